@@ -1,0 +1,118 @@
+"""Command line: ``python -m sim <command> [hydra arguments]``.
+
+Hydra has no sub-commands, so :func:`main` takes the first word, checks it, and hands the
+rest of the command line unchanged to that command's ``@hydra.main`` function
+(``-m``, ``--cfg job``, ``--help`` and overrides all behave as in any Hydra app).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import traceback
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from sim.configuration import register_schema, validate
+from sim.errors import UserError
+from sim.outputs import write_text
+
+register_schema()
+
+HEADLINE = (
+    ("cooperation_index", "cooperation index (mean of last 5 years, 0-1)", "{:.3f}"),
+    ("cooperation_peak", "cooperation peak", "{:.3f}"),
+    ("cooperation_peak_year", "cooperation peak year", "{}"),
+    ("agreements_per_project", "agreements per delivered project", "{:.2f}"),
+    ("gdp_total_final", "GDP in the last year (100 million yuan)", "{:,.0f}"),
+    ("gdp_growth_mean", "mean yearly GDP growth", "{:.2%}"),
+    ("theil_final", "Theil index, last year", "{:.4f}"),
+    ("core_periphery_ratio_final", "core/periphery per-capita GDP ratio", "{:.2f}"),
+    ("subsidy_per_firm_mean", "subsidy per firm (100 million yuan)", "{:.3f}"),
+    ("firms_lost_share", "share of mobile firms lost to the outside", "{:.1%}"),
+)
+
+
+def _recorded_command(name: str) -> str:
+    return " ".join(["python -m sim", name, *HydraConfig.get().overrides.task])
+
+
+def _remove_with_empty_parents(out_dir: Path) -> None:
+    """Delete a run folder and the date folders above it that only it filled."""
+    shutil.rmtree(out_dir, ignore_errors=True)
+    cwd = Path.cwd().resolve()
+    for parent in out_dir.resolve().parents:
+        if parent == cwd or cwd not in parent.parents or any(parent.iterdir()):
+            break
+        parent.rmdir()
+
+
+def _fail(err: BaseException, out_dir: Path, user_error: bool) -> None:
+    """Report a failed job: its error stays in its folder; a mistaken single run leaves nothing."""
+    hc = HydraConfig.get()
+    if user_error and hc.mode == RunMode.RUN and not (out_dir / "summary.json").exists():
+        _remove_with_empty_parents(out_dir)
+    else:
+        write_text("".join(traceback.format_exception(err)), out_dir / "error.txt")
+    if user_error:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _print_headline(summary: dict, out_dir: Path) -> None:
+    mechs = ", ".join(summary["mechanisms"]) or "none (baseline)"
+    print(f"Simulated {summary['region']} ({summary['n_cities']} cities), {summary['years']}, "
+          f"mechanisms: {mechs}, seed {summary['seed']}.")
+    print(f"Results: {out_dir.resolve()}")
+    for key, label, fmt in HEADLINE:
+        value = summary.get(key)
+        print(f"  {label:<45} {'n/a' if value is None else fmt.format(value)}")
+
+
+@hydra.main(version_base="1.3", config_path="pkg://sim.configs", config_name="config")
+def run(cfg: DictConfig) -> None:
+    """Simulate one region under the selected mechanisms and write a run folder."""
+    from sim.runner import simulate, write_run  # after Hydra has handled --help and --cfg
+
+    hc = HydraConfig.get()
+    out_dir = Path(hc.runtime.output_dir)
+    try:
+        validate(cfg, hc.overrides.task, dict(hc.runtime.choices))
+        result = simulate(cfg)
+        write_run(result, cfg, out_dir, _recorded_command("run"))
+    except UserError as err:
+        _fail(err, out_dir, user_error=True)
+    except Exception as err:
+        _fail(err, out_dir, user_error=False)
+        raise
+    _print_headline(result.summary, out_dir)
+
+
+COMMANDS = {"run": (run, "simulate one region (or a Hydra multirun sweep with -m)")}
+
+
+def usage() -> str:
+    lines = ["usage: python -m sim <command> [hydra overrides and flags]", "", "commands:"]
+    lines += [f"  {name:<10} {doc}" for name, (_, doc) in COMMANDS.items()]
+    lines += ["", "Each command takes Hydra's flags: --help, --cfg job, -m/--multirun, key=value.",
+              "Example: python -m sim run seed=3 region=yangtze_delta"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0 if args else 2
+    name = args[0]
+    if name not in COMMANDS:
+        print(f"error: unknown command '{name}'. Commands are: {', '.join(COMMANDS)}. "
+              "Run 'python -m sim --help' for usage.", file=sys.stderr)
+        return 2
+    sys.argv = [f"{sys.argv[0]} {name}", *args[1:]]
+    COMMANDS[name][0]()
+    return 0

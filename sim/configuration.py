@@ -1,0 +1,103 @@
+"""Registering the schema with Hydra, checking ranges, and composing configs from Python.
+
+Hydra catches unknown keys and wrong types; this module adds the range and choice checks
+that dataclasses cannot express, with messages that name the key, the value, where the
+value came from and what to do instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+
+from hydra import compose, initialize_config_module
+from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, OmegaConf
+
+from sim.errors import ConfigError
+from sim.schema import Config, leaf_fields
+
+CONFIG_MODULE = "sim.configs"
+CONFIG_NAME = "config"
+
+
+def register_schema() -> None:
+    """Make the schema available as ``base_config`` to the primary config's defaults list."""
+    ConfigStore.instance().store(name="base_config", node=Config)
+
+
+def _source(key: str, overrides: Sequence[str], choices: dict[str, str]) -> str:
+    """Name the place a value came from: a command-line override or a config file."""
+    for item in overrides:
+        name = item.lstrip("+~").split("=", 1)[0]
+        if name == key:
+            return f"the command-line override '{item}'"
+    group = key.split(".", 1)[0]
+    if group in choices and choices[group]:
+        return f"configs/{group}/{choices[group]}.yaml"
+    return "configs/config.yaml"
+
+
+def _check_value(key: str, value, meta: dict) -> str | None:
+    if value is None:
+        return None
+    choices = meta.get("choices") or ()
+    if choices and value not in choices:
+        return f"{key} = {value!r} is not one of {', '.join(map(repr, choices))}"
+    lo, hi = meta.get("lo", -math.inf), meta.get("hi", math.inf)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value) or not lo <= value <= hi:
+            return f"{key} = {value!r} is outside its allowed range [{lo:g}, {hi:g}]"
+    return None
+
+
+def range_problems(cfg: DictConfig) -> list[tuple[str, str]]:
+    """(key, problem) for every leaf value outside its schema range or choices."""
+    problems = []
+    for key, f in leaf_fields(Config):
+        value = OmegaConf.select(cfg, key)
+        problem = _check_value(key, value, dict(f.metadata))
+        if problem:
+            problems.append((key, problem))
+    return problems
+
+
+def validate(cfg: DictConfig, overrides: Sequence[str] = (), choices: dict[str, str] | None = None) -> None:
+    """Raise :class:`ConfigError` naming every out-of-range value and where it was set."""
+    problems = range_problems(cfg)
+    if not problems:
+        return
+    choices = choices or {}
+    lines = [f"{problem} (set in {_source(key, overrides, choices)})" for key, problem in problems]
+    raise ConfigError(
+        "Invalid configuration: " + "; ".join(lines) + ". Nothing was run. Fix the value in that "
+        "file or override, e.g. 'python -m sim run key=value'; 'python -m sim run --cfg job' prints "
+        "the resolved configuration and docs/ODD.md lists every parameter with its range."
+    )
+
+
+def load_config(overrides: Sequence[str] = ()) -> DictConfig:
+    """Compose the configuration from Python exactly as ``python -m sim run`` would."""
+    register_schema()
+    with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
+        cfg = compose(config_name=CONFIG_NAME, overrides=list(overrides))
+    validate(cfg, overrides)
+    return cfg
+
+
+def config_hash(cfg: DictConfig) -> str:
+    """Stable short hash of the resolved configuration without Hydra's own section."""
+    container = OmegaConf.to_container(cfg, resolve=True)
+    container.pop("hydra", None)
+    text = json.dumps(container, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def schema_keys() -> list[str]:
+    """Dotted keys of every schema parameter (for documentation checks)."""
+    return [key for key, _ in leaf_fields(Config)]
+
+
+__all__ = ["register_schema", "validate", "load_config", "config_hash", "schema_keys", "range_problems"]

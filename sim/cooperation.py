@@ -1,0 +1,79 @@
+"""One domain's cooperation round: sign, implement, produce the public good, detect defection.
+
+DESIGN.md section 3, step 3. Everything is vectorised over cities and group memberships.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.game import public_good_returns
+from sim.network import Groups
+
+
+@dataclass(frozen=True)
+class DomainOutcome:
+    """What happened in one domain in one year (arrays over cities unless noted)."""
+
+    signed: np.ndarray          # city signed this domain's agreements
+    party: np.ndarray           # city is party to at least one agreement (signed, and a partner too)
+    implemented: np.ndarray     # party that implemented
+    detected: np.ndarray        # party that did not implement and was caught
+    cost: np.ndarray            # implementation cost paid (rivalry mark-up included)
+    created: float              # total benefit created this year (paid now or after the lag)
+    benefit: np.ndarray         # benefit each city will receive from this year's projects
+    credit: np.ndarray          # political credit earned for signing
+    sanction: np.ndarray        # sanction paid by detected defectors (credit forfeited included)
+    agreement: np.ndarray       # per group: an agreement was signed (two or more signatories)
+    signatories: np.ndarray     # per group: number of signatories
+    delivered: np.ndarray       # per group: the project was delivered
+    joint_pairs: np.ndarray     # per group pair: both members implemented a realised project
+
+
+def cooperation_round(rng, groups: Groups, gdp, sign_prob, implement_prob, similarity, domain,
+                      pair_weight, attention, credit_rate, detection, sanction_rate) -> DomainOutcome:
+    """Sign-then-implement public goods game of one domain over overlapping groups.
+
+    * Each city signs with probability ``sign_prob`` and, if it then is party to an agreement
+      (a group in which at least two members signed), implements with ``implement_prob``.
+    * Implementing costs c_d Y_i (1 + rho_d sigma_i) (our assumption: cost proportional to
+      size); the created benefit r_d c_d Y_i is split over the city's memberships, a share
+      theta_d kept and the rest spilled to the other members by gravity weight.
+    * A group's project is realised only if the share of its members implementing reaches
+      the threshold phi_d (a coordination game for infrastructure and ecology).
+    * Signing earns credit kappa A(t) Y_i; a party that does not implement is detected with
+      probability q and then forfeits the credit and pays eta times the cost it saved.
+    """
+    n = groups.n
+    u_sign, u_impl, u_detect = rng.random(n), rng.random(n), rng.random(n)
+    signed = u_sign < sign_prob
+    signed_mem = signed[groups.mem_city]
+    signatories = groups.group_sum(signed_mem)
+    agreement = signatories >= 2
+    party_mem = signed_mem & agreement[groups.mem_group]
+    party = groups.player_sum(party_mem) > 0
+    implemented = party & (u_impl < implement_prob)
+    impl_mem = party_mem & implemented[groups.mem_city]
+    implementers = groups.group_sum(impl_mem)
+    realised = agreement & (implementers >= domain.threshold * groups.size)
+    delivered = realised & (implementers >= 0.5 * signatories)
+
+    unit_cost = domain.cost * gdp
+    full_cost = unit_cost * (1.0 + domain.rivalry * similarity)
+    cost = np.where(implemented, full_cost, 0.0)
+    per_membership = unit_cost / groups.memberships_per_player
+    contribution = np.where(impl_mem & realised[groups.mem_group], per_membership[groups.mem_city], 0.0)
+    benefit = public_good_returns(groups, contribution, domain.synergy, domain.kept_share, pair_weight)
+
+    credit = np.where(party, credit_rate * attention * gdp, 0.0)
+    detected = party & ~implemented & (u_detect < detection)
+    sanction = np.where(detected, credit + sanction_rate * full_cost, 0.0)
+    joint = contribution > 0
+    return DomainOutcome(
+        signed=signed, party=party, implemented=implemented, detected=detected, cost=cost,
+        created=float(domain.synergy * contribution.sum()), benefit=benefit, credit=credit,
+        sanction=sanction, agreement=agreement, signatories=signatories, delivered=delivered,
+        joint_pairs=joint[groups.pair_src] & joint[groups.pair_dst],
+    )

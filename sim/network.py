@@ -1,0 +1,147 @@
+"""Who interacts with whom: distances, gravity partners and overlapping groups.
+
+Groups are stored sparsely (CSR over memberships, plus the ordered pairs inside each group)
+so that every yearly computation costs O(memberships + pairs), never O(cities²).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+EARTH_RADIUS_KM = 6371.0
+
+
+def unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Cities as points on the unit sphere, so that chord neighbours are great-circle neighbours."""
+    phi, lam = np.radians(lat), np.radians(lon)
+    return np.column_stack([np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)])
+
+
+def great_circle_km(xyz_a: np.ndarray, xyz_b: np.ndarray) -> np.ndarray:
+    """Great-circle distance between rows of two unit-vector arrays."""
+    chord = np.linalg.norm(xyz_a - xyz_b, axis=-1)
+    return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0))
+
+
+def _strongest(xyz, gdp, rows, cand, k, gamma, min_km):
+    """The k strongest partners of ``rows`` among candidate columns ``cand`` (rows x m)."""
+    dist = np.maximum(great_circle_km(xyz[rows][:, None, :], xyz[cand]), min_km)
+    strength = np.where(cand == rows[:, None], -np.inf, gdp[cand] / dist**gamma)
+    order = np.argsort(-strength, axis=1, kind="stable")[:, :k]
+    pick = np.arange(len(rows))[:, None]
+    return cand[pick, order], dist[pick, order], strength[pick, order[:, -1:]][:, 0]
+
+
+def gravity_partners(xyz: np.ndarray, gdp: np.ndarray, k: int, gamma: float, min_km: float,
+                     chunk: int = 256):
+    """Each city's k strongest gravity partners, R_ij = Y_i Y_j / d_ij^gamma (exact).
+
+    Candidates are first the max(4k, 32) nearest cities (a k-d tree, O(N log N)); a city
+    whose k-th candidate could still be beaten by the largest city beyond its candidate
+    radius is searched again over all cities, in chunks, so the result equals a dense search.
+    Returns (partners, distances), both (N, k), strongest partner first.
+    """
+    n = len(gdp)
+    k = min(k, n - 1)
+    m = min(n - 1, max(4 * k, 32))
+    near_km, cand = cKDTree(xyz).query(xyz, k=m + 1)
+    rows = np.arange(n)
+    partners, dist, kth = _strongest(xyz, gdp, rows, cand, k, gamma, min_km)
+    if m < n - 1:
+        radius_km = 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(near_km[:, -1] / 2, 0, 1))
+        unsure = np.flatnonzero(gdp.max() / np.maximum(radius_km, min_km) ** gamma > kth)
+        everyone = np.broadcast_to(rows, (min(chunk, n), n))
+        for start in range(0, len(unsure), chunk):
+            part = unsure[start:start + chunk]
+            p, d, _ = _strongest(xyz, gdp, part, everyone[:len(part)], k, gamma, min_km)
+            partners[part], dist[part] = p, d
+    return partners, dist
+
+
+@dataclass(frozen=True)
+class Groups:
+    """Overlapping interaction groups over ``n`` players.
+
+    ``mem_city[m]`` is the player of membership ``m``, ``mem_group[m]`` its group; groups are
+    contiguous runs ``ptr[g]:ptr[g+1]`` of memberships. ``pair_src``/``pair_dst`` are
+    membership indices of every ordered pair of distinct members of the same group.
+    """
+
+    n: int
+    ptr: np.ndarray
+    mem_city: np.ndarray
+    mem_group: np.ndarray
+    pair_src: np.ndarray
+    pair_dst: np.ndarray
+
+    @property
+    def size(self) -> np.ndarray:
+        return np.diff(self.ptr)
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.ptr) - 1
+
+    @property
+    def memberships_per_player(self) -> np.ndarray:
+        return np.bincount(self.mem_city, minlength=self.n)
+
+    def group_sum(self, per_membership: np.ndarray) -> np.ndarray:
+        """Sum a per-membership quantity within each group."""
+        return np.bincount(self.mem_group, weights=per_membership, minlength=self.n_groups)
+
+    def player_sum(self, per_membership: np.ndarray) -> np.ndarray:
+        """Sum a per-membership quantity over each player's memberships."""
+        return np.bincount(self.mem_city, weights=per_membership, minlength=self.n)
+
+    @classmethod
+    def from_lists(cls, n: int, ptr: np.ndarray, members: np.ndarray) -> "Groups":
+        ptr = np.asarray(ptr, dtype=np.int64)
+        members = np.asarray(members, dtype=np.int64)
+        sizes = np.diff(ptr)
+        mem_group = np.repeat(np.arange(len(sizes)), sizes)
+        rep = sizes[mem_group]
+        src = np.repeat(np.arange(len(members)), rep)
+        offsets = np.arange(len(src)) - np.repeat(np.cumsum(rep) - rep, rep)
+        dst = ptr[mem_group[src]] + offsets
+        keep = dst != src
+        return cls(n, ptr, members, mem_group, src[keep], dst[keep])
+
+    def with_groups(self, blocks: list[np.ndarray]) -> "Groups":
+        """These groups followed by extra groups given as member arrays."""
+        if not blocks:
+            return self
+        sizes = [len(b) for b in blocks]
+        ptr = np.concatenate([self.ptr, self.ptr[-1] + np.cumsum(sizes)])
+        return Groups.from_lists(self.n, ptr, np.concatenate([self.mem_city, *blocks]))
+
+
+def ego_groups(partners: np.ndarray) -> Groups:
+    """One group per city: the city itself and its partners (like a lattice site's group)."""
+    n, k = partners.shape
+    members = np.column_stack([np.arange(n), partners]).ravel()
+    return Groups.from_lists(n, np.arange(0, n * (k + 1) + 1, k + 1), members)
+
+
+def circle_blocks(circle_codes: np.ndarray) -> list[np.ndarray]:
+    """Member arrays of institutionalised circles (code -1 means outside every circle)."""
+    return [np.flatnonzero(circle_codes == c) for c in np.unique(circle_codes) if c >= 0
+            and np.count_nonzero(circle_codes == c) > 1]
+
+
+def unique_edges(groups: Groups) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct directed city pairs that share a group, and each group pair's edge index."""
+    src = groups.mem_city[groups.pair_src]
+    dst = groups.mem_city[groups.pair_dst]
+    key = src * groups.n + dst
+    uniq, pair_edge = np.unique(key, return_inverse=True)
+    return uniq // groups.n, uniq % groups.n, pair_edge
+
+
+def cosine_similarity_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cosine similarity of two equally shaped arrays."""
+    num = np.einsum("ij,ij->i", a, b)
+    return num / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))

@@ -1,0 +1,178 @@
+"""Structured schema of every parameter: type, allowed range and meaning.
+
+Values live in the YAML files under ``configs/``; this module says what a value may be.
+Hydra rejects unknown keys and wrong types against these dataclasses while composing;
+:func:`sim.configuration.validate` then checks the ranges recorded here, and the ODD's
+parameter tables are checked against the same metadata.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any, Optional
+
+from omegaconf import MISSING
+
+INF = float("inf")
+
+
+def param(lo: float = -INF, hi: float = INF, doc: str = "", choices: tuple = ()) -> Any:
+    """A schema field with no default (the YAML gives it) and its allowed range."""
+    return field(default=MISSING, metadata={"lo": lo, "hi": hi, "doc": doc, "choices": choices})
+
+
+def optional(lo: float = -INF, hi: float = INF, doc: str = "") -> Any:
+    """A schema field that only some config options set; null elsewhere."""
+    return field(default=None, metadata={"lo": lo, "hi": hi, "doc": doc, "choices": ()})
+
+
+DOMAINS = ("infrastructure", "ecology", "public_services", "industry", "innovation")
+SECTORS_DOC = "number of industrial sectors in a city's industry profile"
+
+
+@dataclass
+class DomainConfig:
+    synergy: float = param(0, 20, "r_d: benefit created per unit of implementation cost")
+    cost: float = param(0, 0.2, "c_d: yearly implementation cost as a share of the implementer's GDP")
+    kept_share: float = param(0, 1, "theta_d: share of the benefit kept by the implementer")
+    rivalry: float = param(0, 20, "rho_d: cost mark-up per unit of mean industrial similarity")
+    threshold: float = param(0, 1, "phi_d: share of group members that must implement for any benefit")
+    lag: int = param(0, 10, "L_d: years between implementation and benefit")
+
+
+@dataclass
+class DomainsConfig:
+    infrastructure: DomainConfig = field(default_factory=DomainConfig)
+    ecology: DomainConfig = field(default_factory=DomainConfig)
+    public_services: DomainConfig = field(default_factory=DomainConfig)
+    industry: DomainConfig = field(default_factory=DomainConfig)
+    innovation: DomainConfig = field(default_factory=DomainConfig)
+
+
+@dataclass
+class NetworkConfig:
+    gamma: float = param(0, 5, "distance-decay exponent of gravity R_ij = Y_i Y_j / d_ij^gamma")
+    partners: int = param(1, 1000, "k: gravity partners per city (size of a city's own group minus one)")
+    min_distance_km: float = param(0.1, 1000, "floor on d_ij so that neighbouring seats do not dominate")
+    circle_groups: bool = param(doc="add one group per metropolitan circle (institutionalised circles)")
+
+
+@dataclass
+class AttentionConfig:
+    plan_year: int = param(1900, 2200, "year of the upper-government plan that triggers the attention pulse")
+    base: float = param(0, 10, "A_0: attention before and long after the plan")
+    pulse: float = param(0, 10, "A_1: extra attention in the plan year")
+    decay_years: float = param(0.01, 100, "tau_A: e-folding time of the pulse (years)")
+    credit: float = param(0, 1, "kappa: political credit per signed domain, share of GDP per unit attention")
+
+
+@dataclass
+class EnforcementConfig:
+    detection: float = param(0, 1, "q_0: probability that signing without implementing is detected")
+    sanction: float = param(0, 100, "eta: sanction on a detected defector, multiple of the cost it saved")
+
+
+@dataclass
+class TrustConfig:
+    initial: float = param(0, 1, "T_0: initial trust in every partner")
+    rate: float = param(0, 1, "lambda_T: weight of this year's evidence in the trust update")
+
+
+@dataclass
+class FirmsConfig:
+    per_city: float = param(0, 100, "expected mobile firms arriving per city per year (Poisson)")
+    sectors: int = param(1, 50, SECTORS_DOC)
+    value_share: float = param(0, 1, "mean firm value as a share of the mean city GDP")
+    value_sigma: float = param(0, 5, "log-normal dispersion of firm value")
+    benefit_rate: float = param(0, 10, "b: tax and job value to the host per unit of firm value")
+    beta_market: float = param(0, 100, "logit weight of log market access")
+    beta_cluster: float = param(0, 100, "logit weight of the host's share in the firm's sector")
+    beta_subsidy: float = param(0, 1000, "logit weight of the subsidy offered (per unit of firm value)")
+    outside_utility: float = param(-100, 100, "deterministic utility of leaving the region")
+    subsidy_max: float = param(0, 1, "largest subsidy a city may offer, share of firm value")
+    profile_concentration: float = param(0.01, 1e4, "Dirichlet concentration of city profiles around their province's")
+
+
+@dataclass
+class GrowthConfig:
+    base_rate: float = param(-0.5, 0.5, "g_0: exogenous yearly growth rate")
+    payoff_elasticity: float = param(0, 100, "phi: growth per unit of normalised payoff pi_i")
+    noise: float = param(0, 1, "sd of the yearly growth shock epsilon_i")
+
+
+@dataclass
+class TraitsConfig:
+    sign: float = param(0, 1, "initial mean propensity to sign, every domain")
+    implement: float = param(0, 1, "initial mean propensity to implement, every domain")
+    subsidy: float = param(0, 1, "initial mean subsidy offer, share of firm value")
+    enclave: float = param(0, 1, "initial mean willingness to enter enclave deals")
+    spread: float = param(0, 1, "sd of the initial traits around their means")
+
+
+@dataclass
+class LearningConfig:
+    rule: str = param(doc="learning rule", choices=("fermi", "bush_mosteller"))
+    revision_rate: float = param(0, 1, "probability that a city revises its traits in a year")
+    noise: float = param(1e-9, 100, "K: Fermi noise on payoff differences (normalised payoff units)")
+    mutation_rate: float = param(0, 1, "probability that a trait mutates after a revision")
+    mutation_sd: float = param(0, 1, "sd of a mutation")
+    aspiration: float = param(-10, 10, "Bush-Mosteller aspiration level (normalised payoff)")
+    sensitivity: float = param(0, 1e6, "Bush-Mosteller stimulus sensitivity to payoff minus aspiration")
+    step: float = param(0, 1, "Bush-Mosteller learning step")
+
+
+@dataclass
+class ModelConfig:
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    attention: AttentionConfig = field(default_factory=AttentionConfig)
+    domains: DomainsConfig = field(default_factory=DomainsConfig)
+    enforcement: EnforcementConfig = field(default_factory=EnforcementConfig)
+    trust: TrustConfig = field(default_factory=TrustConfig)
+    firms: FirmsConfig = field(default_factory=FirmsConfig)
+    growth: GrowthConfig = field(default_factory=GrowthConfig)
+    traits: TraitsConfig = field(default_factory=TraitsConfig)
+    learning: LearningConfig = field(default_factory=LearningConfig)
+
+
+REGION_NAMES = ("middle_yangtze", "yangtze_delta", "yangtze_delta_26", "synthetic", "csv")
+
+
+@dataclass
+class RegionConfig:
+    name: str = param(doc="embedded region, 'synthetic' or 'csv'", choices=REGION_NAMES)
+    path: Optional[str] = optional(doc="csv: path of the city table")
+    # Synthetic-only settings: null for the other regions, set in configs/region/synthetic.yaml.
+    n_cities: Optional[int] = optional(2, 1_000_000, "synthetic: number of cities")
+    n_provinces: Optional[int] = optional(1, 1000, "synthetic: number of provinces")
+    circles_per_province: Optional[int] = optional(1, 100, "synthetic: metropolitan circles per province")
+    zipf_exponent: Optional[float] = optional(0, 5, "synthetic: exponent of the rank-size rule for GDP")
+    extent_km: Optional[float] = optional(1, 5000, "synthetic: side of the square the cities are placed in")
+    seed: Optional[int] = optional(0, 2**32 - 1, "synthetic: layout seed (an input, fixed across model seeds)")
+
+
+@dataclass
+class OutputConfig:
+    figures: bool = param(doc="write figures (PNG and PDF)")
+    events: bool = param(doc="write events.parquet")
+
+
+@dataclass
+class Config:
+    seed: int = param(0, 2**32 - 1, "seed of the model's random generator")
+    start_year: int = param(1900, 2200, "first simulated year")
+    years: int = param(1, 1000, "number of simulated years")
+    region: RegionConfig = field(default_factory=RegionConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    mechanism: dict[str, Any] = field(default_factory=dict)
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+
+def leaf_fields(schema: type, prefix: str = ""):
+    """Yield (dotted key, dataclass field) for every leaf parameter of a schema."""
+    for f in fields(schema):
+        key = f"{prefix}{f.name}"
+        default = f.default_factory() if callable(f.default_factory) else None  # type: ignore[misc]
+        if is_dataclass(default):
+            yield from leaf_fields(type(default), key + ".")
+        elif f.name != "mechanism":
+            yield key, f

@@ -1,0 +1,130 @@
+"""Unit tests of the submodels: gravity, the public-goods engine, logit choice, Fermi, inequality."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from sim.firms import logit_choice_probabilities
+from sim.game import fermi_probability, pair_weights, public_good_returns
+from sim.learning import reference_partner
+from sim.metrics import core_periphery_ratio, gini, theil
+from sim.network import Groups, ego_groups, gravity_partners, great_circle_km, unit_vectors
+
+finite = st.floats(-50, 50, allow_nan=False)
+
+
+def test_great_circle_distance_wuhan_changsha():
+    xyz = unit_vectors(np.array([30.593, 28.228]), np.array([114.305, 112.939]))
+    # Wuhan-Changsha seat to seat is about 300 km.
+    assert 290 < great_circle_km(xyz[0], xyz[1]) < 310
+
+
+def test_gravity_partners_match_brute_force():
+    rng = np.random.default_rng(1)
+    lat, lon = rng.uniform(25, 35, 60), rng.uniform(110, 120, 60)
+    gdp = rng.lognormal(7, 1, 60)
+    xyz = unit_vectors(lat, lon)
+    partners, dist = gravity_partners(xyz, gdp, k=5, gamma=2.0, min_km=10.0)
+    full = np.maximum(great_circle_km(xyz[:, None], xyz[None, :]), 10.0)
+    strength = gdp[None, :] / full**2
+    np.fill_diagonal(strength, -np.inf)
+    best = np.argsort(-strength, axis=1)[:, :5]
+    assert (np.sort(partners, axis=1) == np.sort(best, axis=1)).all()
+    assert not (partners == np.arange(60)[:, None]).any()
+    assert np.allclose(dist, full[np.arange(60)[:, None], partners])
+
+
+def lattice_groups(side: int) -> Groups:
+    """Von Neumann groups on a periodic square lattice: each site and its four neighbours."""
+    idx = np.arange(side * side).reshape(side, side)
+    neighbours = np.stack([np.roll(idx, s, axis=a) for a, s in ((0, 1), (0, -1), (1, 1), (1, -1))], axis=-1)
+    return ego_groups(neighbours.reshape(-1, 4))
+
+
+def test_public_goods_engine_reproduces_the_lattice_game():
+    groups = lattice_groups(4)
+    rng = np.random.default_rng(0)
+    cooperator = rng.random(16) < 0.5
+    contribution = cooperator[groups.mem_city].astype(float)
+    weights = pair_weights(groups, np.ones(len(groups.pair_src)))
+    r = 3.5
+    received = public_good_returns(groups, contribution, r, 1 / 5, weights)
+    expected = np.zeros(16)
+    for g in range(16):
+        members = groups.mem_city[groups.ptr[g]:groups.ptr[g + 1]]
+        expected[members] += r * cooperator[members].sum() / 5
+    assert np.allclose(received, expected)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(2, 30), st.integers(1, 6), st.floats(0, 1), st.floats(0.1, 5), st.integers(0, 1000))
+def test_public_good_is_conserved(n, k, kept, synergy, seed):
+    """Everything created is received by somebody: sum(received) = r * sum(contributions)."""
+    rng = np.random.default_rng(seed)
+    k = min(k, n - 1)
+    partners = np.array([rng.choice(np.delete(np.arange(n), i), k, replace=False) for i in range(n)])
+    groups = ego_groups(partners)
+    contribution = rng.random(len(groups.mem_city)) * (rng.random(len(groups.mem_city)) < 0.6)
+    weights = pair_weights(groups, rng.random(len(groups.pair_src)) + 0.01)
+    received = public_good_returns(groups, contribution, synergy, kept, weights)
+    assert received.sum() == pytest.approx(synergy * contribution.sum())
+    assert (received >= 0).all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(arrays(float, st.tuples(st.integers(1, 5), st.integers(1, 40)), elements=finite), finite)
+def test_logit_probabilities_sum_to_one(utility, outside):
+    p = logit_choice_probabilities(utility, outside)
+    assert p.shape == (utility.shape[0], utility.shape[1] + 1)
+    assert np.allclose(p.sum(axis=1), 1.0)
+    assert (p >= 0).all()
+
+
+def test_logit_prefers_higher_utility_and_matches_formula():
+    p = logit_choice_probabilities(np.array([[1.0, 2.0]]), outside=0.0)[0]
+    e = np.exp([1.0, 2.0, 0.0])
+    assert np.allclose(p, e / e.sum())
+
+
+def test_fermi_probability():
+    assert fermi_probability(np.array([1.0]), np.array([1.0]), 0.5)[0] == pytest.approx(0.5)
+    low, high = fermi_probability(np.array([0.0, 0.0]), np.array([-1.0, 1.0]), 0.5)
+    assert low < 0.5 < high
+    assert high == pytest.approx(1 / (1 + np.exp(-1 / 0.5)))
+    # Tiny noise gives a deterministic imitation of better strategies without overflow.
+    assert fermi_probability(np.array([0.0]), np.array([1.0]), 1e-9)[0] == pytest.approx(1.0)
+
+
+def test_reference_partner_follows_weights():
+    rng = np.random.default_rng(0)
+    partners = np.tile([[7, 8, 9]], (20000, 1))
+    weight = np.tile([[0.7, 0.2, 0.1]], (20000, 1))
+    ref = reference_partner(rng, partners, weight)
+    shares = np.bincount(ref, minlength=10)[7:] / 20000
+    assert np.allclose(shares, [0.7, 0.2, 0.1], atol=0.02)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(2, 30), st.integers(0, 10_000))
+def test_theil_decomposes_and_gini_is_bounded(n, seed):
+    rng = np.random.default_rng(seed)
+    gdp, pop = rng.lognormal(5, 1, n), rng.lognormal(3, 1, n)
+    groups = rng.integers(0, 3, n)
+    total, between, within = theil(gdp, pop, groups)
+    assert total >= -1e-12 and between >= -1e-12 and within >= -1e-12
+    assert between + within == pytest.approx(total)
+    assert 0.0 <= gini(gdp / pop, pop) < 1.0
+
+
+def test_equal_per_capita_means_no_inequality():
+    pop = np.array([1.0, 2.0, 3.0])
+    assert theil(2 * pop, pop)[0] == pytest.approx(0.0, abs=1e-12)
+    assert gini(np.full(3, 2.0), pop) == pytest.approx(0.0, abs=1e-12)
+    assert core_periphery_ratio(2 * pop, pop, np.array([True, False, False])) == pytest.approx(1.0)
+
+
+def test_gini_of_one_rich_city():
+    # Two equal populations, all income in one: Gini = 0.5 for the population-weighted definition.
+    assert gini(np.array([0.0, 1.0]), np.array([1.0, 1.0])) == pytest.approx(0.5)
