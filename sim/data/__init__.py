@@ -1,0 +1,1 @@
+"""Embedded city tables of the default regions (see README.md in this directory)."""
