@@ -18,6 +18,9 @@ from sim.game import fermi_probability
 class LearningState:
     """What a learning rule may look at.
 
+    ``payoff[i, a]`` is city i's normalised payoff in policy area a and ``trait_area[t]`` the
+    area of trait t: each area's traits are judged by that area's payoff (our assumption:
+    a city's bureaus learn from their counterparts' results, not from total income).
     ``took[i, t]`` says whether city i took the action that trait t is the propensity of,
     ``observed[i, t]`` whether it had the chance this year (implementing needs signing);
     continuous traits (subsidy, enclave willingness) are never observed actions.
@@ -26,6 +29,7 @@ class LearningState:
     traits: np.ndarray
     upper: np.ndarray
     payoff: np.ndarray
+    trait_area: np.ndarray
     partners: np.ndarray
     partner_weight: np.ndarray
     took: np.ndarray
@@ -47,13 +51,14 @@ def reference_partner(rng, partners: np.ndarray, weight: np.ndarray) -> np.ndarr
 
 
 def fermi_imitation(rng, state: LearningState, cfg) -> np.ndarray:
-    """Copy a gravity-chosen partner's traits with the Fermi probability (Szabó & Tőke 1998)."""
+    """Copy a gravity-chosen partner's traits with the Fermi probability (Szabó & Tőke 1998),
+    area by area: the traits of area a are adopted with probability from the area-a payoffs."""
     n = len(state.payoff)
     revising = rng.random(n) < cfg.revision_rate
     ref = reference_partner(rng, state.partners, state.partner_weight)
     p = fermi_probability(state.payoff, state.payoff[ref], cfg.noise)
-    adopt = revising & (rng.random(n) < p)
-    traits = np.where(adopt[:, None], state.traits[ref], state.traits)
+    adopt = revising[:, None] & (rng.random(p.shape) < p)
+    traits = np.where(adopt[:, state.trait_area], state.traits[ref], state.traits)
     return _mutate(rng, traits, revising, state.upper, cfg.mutation_rate, cfg.mutation_sd)
 
 
@@ -62,11 +67,11 @@ def bush_mosteller(rng, state: LearningState, cfg) -> np.ndarray:
 
     A satisfied city makes the action it took more likely, a dissatisfied one less likely;
     for continuous traits (no action taken) a dissatisfied city tries a random change
-    (win-stay, lose-shift). Our assumption: one stimulus per city from its total payoff.
+    (win-stay, lose-shift). Each trait's stimulus comes from its own area's payoff.
     """
     n = len(state.payoff)
     revising = rng.random(n) < cfg.revision_rate
-    stimulus = np.tanh(cfg.sensitivity * (state.payoff - cfg.aspiration))[:, None]
+    stimulus = np.tanh(cfg.sensitivity * (state.payoff - cfg.aspiration))[:, state.trait_area]
     p = state.traits / state.upper
     p_action = np.where(state.took, p, 1.0 - p)
     change = np.where(stimulus >= 0, (1.0 - p_action), p_action) * cfg.step * stimulus

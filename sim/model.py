@@ -25,6 +25,10 @@ from sim.schema import DOMAINS
 D = len(DOMAINS)
 TRAIT_NAMES = (*(f"sign_{d}" for d in DOMAINS), *(f"implement_{d}" for d in DOMAINS), "subsidy", "enclave")
 SUBSIDY, ENCLAVE = 2 * D, 2 * D + 1
+# Policy areas whose payoffs are kept apart for learning: the five domains, investment, enclaves.
+AREAS = (*DOMAINS, "investment", "enclave")
+INVESTMENT, ENCLAVE_AREA = D, D + 1
+TRAIT_AREA = np.array([*range(D), *range(D), INVESTMENT, ENCLAVE_AREA])
 
 
 def attention(year: int, cfg) -> float:
@@ -80,7 +84,7 @@ class CityModel(mesa.Model):
         self.trust = np.full(len(self.edge_src), self.params.trust.initial)
         self.link_strength = np.zeros(len(self.edge_src))
         max_lag = max(getattr(self.params.domains, d).lag for d in DOMAINS)
-        self.pending = np.zeros((max_lag + 1, self.n))
+        self.pending = np.zeros((D, max_lag + 1, self.n))   # benefits maturing, by domain and year
 
     def _init_profiles_and_traits(self) -> None:
         """Industry profiles cluster by province (our assumption: similar provincial structures)."""
@@ -95,7 +99,7 @@ class CityModel(mesa.Model):
         noise = self.rng.normal(0.0, tr.spread, (self.n, len(means))) * self.trait_upper
         self.traits = np.clip(means + noise, 0.0, self.trait_upper)
         self.trait_names = TRAIT_NAMES
-        self.payoff = np.zeros(self.n)
+        self.area_payoff = np.zeros((self.n, len(AREAS)))
         self.payoff_norm = np.zeros(self.n)
 
     # ----------------------------------------------------------------- derived state
@@ -121,7 +125,7 @@ class CityModel(mesa.Model):
     def step(self) -> None:
         """One year, in the order of DESIGN.md section 3."""
         self.ledger: dict[str, float] = {}
-        self.payoff = np.zeros(self.n)
+        self.area_payoff = np.zeros((self.n, len(AREAS)))
         self.attention_now = attention(self.year, self.params.attention)   # 1. exogenous drivers
         for mechanism in self.mechanisms:                                   # 2. institutions act first
             mechanism.before_round(self)
@@ -135,10 +139,15 @@ class CityModel(mesa.Model):
         self.recorder.record_year()
         self.year += 1
 
-    def credit(self, account: str, per_city: np.ndarray) -> None:
-        """Add a payoff component to every city and to the year's ledger."""
-        self.payoff += per_city
+    def credit(self, account: str, per_city: np.ndarray, area: int) -> None:
+        """Add a payoff component to every city, to its policy area and to the year's ledger."""
+        self.area_payoff[:, area] += per_city
         self.ledger[account] = self.ledger.get(account, 0.0) + float(per_city.sum())
+
+    @property
+    def payoff(self) -> np.ndarray:
+        """Pi_i: this year's total payoff (sum over policy areas)."""
+        return self.area_payoff.sum(axis=1)
 
     def cooperate(self) -> None:
         p = self.params
@@ -153,10 +162,10 @@ class CityModel(mesa.Model):
                 self.rng, self.groups, self.gdp, self.traits[:, d] * trust, self.traits[:, D + d],
                 similarity, domain, weights, self.attention_now, p.attention.credit,
                 self.detection_probability(), p.enforcement.sanction)
-            self.pending[(self.year + domain.lag) % len(self.pending)] += out.benefit
-            self.credit("cooperation_cost", -out.cost)
-            self.credit("political_credit", out.credit)
-            self.credit("sanction", -out.sanction)
+            self.pending[d, (self.year + domain.lag) % self.pending.shape[1]] += out.benefit
+            self.credit("cooperation_cost", -out.cost, d)
+            self.credit("political_credit", out.credit, d)
+            self.credit("sanction", -out.sanction, d)
             self.ledger["benefit_created"] = self.ledger.get("benefit_created", 0.0) + out.created
             self.link_strength += np.bincount(self.pair_edge[out.joint_pairs], minlength=len(self.trust))
             self.outcomes[name] = out
@@ -174,21 +183,27 @@ class CityModel(mesa.Model):
         offers = bid * self.traits[:, SUBSIDY][None, :]
         utility = (fc.beta_market * np.log(access / access.mean())[None, :]
                    + fc.beta_cluster * self.profile.T + fc.beta_subsidy * offers)
+        # Leaving is valued against the region as a whole: u_0 + ln N keeps the lost share
+        # independent of the number of cities (our assumption).
+        outside = fc.outside_utility + np.log(self.n)
         weights = (self.gdp[:, None] * self.profile).sum(axis=0)
         self.placement = firms.place_firms(
             self.rng, self.rng.poisson(fc.per_city * self.n), weights / weights.sum(),
-            fc.value_share * self.gdp.mean(), fc.value_sigma, utility, offers, bid, fc.outside_utility)
+            fc.value_share * self.gdp.mean(), fc.value_sigma, utility, offers, bid, outside)
         placed = self.placement.host >= 0
         hosts = self.placement.host[placed]
         value = self.placement.value[placed]
-        self.credit("firm_benefit", np.bincount(hosts, weights=fc.benefit_rate * value, minlength=self.n))
-        self.credit("subsidy", -np.bincount(hosts, weights=self.placement.subsidy[placed], minlength=self.n))
+        self.credit("firm_benefit", np.bincount(hosts, weights=fc.benefit_rate * value, minlength=self.n),
+                    INVESTMENT)
+        self.credit("subsidy", -np.bincount(hosts, weights=self.placement.subsidy[placed], minlength=self.n),
+                    INVESTMENT)
 
     def account_and_grow(self) -> None:
         """Pay matured cooperation benefits, then Y(t+1) = Y(t)(1 + g0 + phi pi + eps)."""
-        slot = self.year % len(self.pending)
-        self.credit("benefit_received", self.pending[slot].copy())
-        self.pending[slot] = 0.0
+        slot = self.year % self.pending.shape[1]
+        for d in range(D):
+            self.credit("benefit_received", self.pending[d, slot].copy(), d)
+        self.pending[:, slot] = 0.0
         g = self.params.growth
         self.payoff_norm = self.payoff / self.gdp
         shock = self.rng.normal(0.0, g.noise, self.n)
@@ -204,8 +219,8 @@ class CityModel(mesa.Model):
             out = self.outcomes[name]
             took[:, d], observed[:, d] = out.signed, True
             took[:, D + d], observed[:, D + d] = out.implemented, out.party
-        state = LearningState(self.traits, self.trait_upper, self.payoff_norm, self.partners,
-                              self.partner_weight(), took, observed)
+        state = LearningState(self.traits, self.trait_upper, self.area_payoff / self.gdp_before[:, None],
+                              TRAIT_AREA, self.partners, self.partner_weight(), took, observed)
         rule = self.params.learning.rule
         self.traits = RULES[rule](self.rng, state, self.params.learning)
 
