@@ -142,6 +142,11 @@ def plot_gdp_inequality(timeseries: pd.DataFrame) -> Figure:
 # ----------------------------------------------------------------- city map helpers
 
 
+#: Province names as Pinyin, so that legends render without CJK fonts.
+PROVINCE_PINYIN = {"湖北省": "Hubei", "湖南省": "Hunan", "江西省": "Jiangxi", "上海市": "Shanghai",
+                   "江苏省": "Jiangsu", "浙江省": "Zhejiang", "安徽省": "Anhui"}
+
+
 def _category_column(cities: pd.DataFrame) -> str:
     """Colour by province when the palette can tell them apart, else by circle."""
     options = [c for c in ("province", "circle") if c in cities.columns]
@@ -157,7 +162,7 @@ def _category_colors(cities: pd.DataFrame, column: str) -> tuple[pd.Series, dict
     """Colour per city, largest categories (by GDP) first; grey beyond the palette."""
     if not column:
         return pd.Series(PALETTE[0], index=cities.index), {}
-    keys = cities[column].astype("string").fillna("none")
+    keys = cities[column].astype("string").fillna("none").map(lambda k: PROVINCE_PINYIN.get(k, k))
     order = cities.groupby(keys, sort=True)["gdp"].sum().sort_values(ascending=False, kind="stable").index
     colors = {key: (PALETTE[i] if i < len(PALETTE) - 1 else NEUTRAL) for i, key in enumerate(order)}
     return keys.map(colors), colors
