@@ -7,9 +7,11 @@ rest of the command line unchanged to that command's ``@hydra.main`` function
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
 import hydra
@@ -22,6 +24,7 @@ from sim.errors import UserError
 from sim.outputs import write_text
 
 register_schema()
+log = logging.getLogger("sim")
 
 HEADLINE = (
     ("cooperation_index", "cooperation index (mean of last 5 years, 0-1)", "{:.3f}"),
@@ -82,7 +85,11 @@ def run(cfg: DictConfig) -> None:
     out_dir = Path(hc.runtime.output_dir)
     try:
         validate(cfg, hc.overrides.task, dict(hc.runtime.choices))
-        result = simulate(cfg)
+        with warnings.catch_warnings(record=True) as notes:
+            warnings.simplefilter("always", UserWarning)
+            result = simulate(cfg)
+        for note in notes:
+            log.warning("%s", note.message)
         write_run(result, cfg, out_dir, _recorded_command("run"))
     except UserError as err:
         _fail(err, out_dir, user_error=True)
