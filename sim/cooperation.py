@@ -39,7 +39,7 @@ def cooperation_round(rng, groups: Groups, gdp, sign_prob, implement_prob, simil
     * Each city signs with probability ``sign_prob`` and, if it then is party to an agreement
       (a group in which at least two members signed), implements with ``implement_prob``.
     * Implementing costs c_d Y_i (1 + rho_d sigma_i) (our assumption: cost proportional to
-      size); the created benefit r_d c_d Y_i is split over the city's memberships, a share
+      size); the created benefit r_d c_d Y_i is split over the city's agreements, a share
       theta_d kept and the rest spilled to the other members by gravity weight.
     * A group's project is realised only if the share of its members implementing reaches
       the threshold phi_d (a coordination game for infrastructure and ecology).
@@ -63,7 +63,8 @@ def cooperation_round(rng, groups: Groups, gdp, sign_prob, implement_prob, simil
     unit_cost = domain.cost * gdp
     full_cost = unit_cost * (1.0 + domain.rivalry * similarity)
     cost = np.where(implemented, full_cost, 0.0)
-    per_membership = unit_cost / groups.memberships_per_player
+    party_count = groups.player_sum(party_mem)
+    per_membership = unit_cost / np.maximum(party_count, 1)   # a city's effort goes to its agreements
     contribution = np.where(impl_mem & realised[groups.mem_group], per_membership[groups.mem_city], 0.0)
     benefit = public_good_returns(groups, contribution, domain.synergy, domain.kept_share, pair_weight)
 

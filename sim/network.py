@@ -85,10 +85,6 @@ class Groups:
     def n_groups(self) -> int:
         return len(self.ptr) - 1
 
-    @property
-    def memberships_per_player(self) -> np.ndarray:
-        return np.bincount(self.mem_city, minlength=self.n)
-
     def group_sum(self, per_membership: np.ndarray) -> np.ndarray:
         """Sum a per-membership quantity within each group."""
         return np.bincount(self.mem_group, weights=per_membership, minlength=self.n_groups)

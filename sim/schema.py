@@ -63,12 +63,12 @@ class AttentionConfig:
     base: float = param(0, 10, "A_0: attention before and long after the plan")
     pulse: float = param(0, 10, "A_1: extra attention in the plan year")
     decay_years: float = param(0.01, 100, "tau_A: e-folding time of the pulse (years)")
-    credit: float = param(0, 1, "kappa: political credit per signed domain, share of GDP per unit attention")
+    credit: float = param(0, 1, "kappa: political credit per domain in which a city is party to an agreement, share of GDP per unit attention")
 
 
 @dataclass
 class EnforcementConfig:
-    detection: float = param(0, 1, "q_0: probability that signing without implementing is detected")
+    detection: float = param(0, 1, "q_0: probability that a party to an agreement that did not implement is detected")
     sanction: float = param(0, 100, "eta: sanction on a detected defector, multiple of the cost it saved")
 
 
