@@ -53,10 +53,42 @@ def _check_value(key: str, value, meta: dict) -> str | None:
     return None
 
 
+def _mechanism_schemas() -> dict[str, type]:
+    from sim.mechanisms import schemas
+
+    return schemas()
+
+
+def _schema_fields(cfg: DictConfig):
+    """(key, field) of the top-level schema and of every selected mechanism's schema."""
+    yield from leaf_fields(Config)
+    selected = cfg.get("mechanism") or {}
+    for name, schema in _mechanism_schemas().items():
+        if name in selected:
+            yield from leaf_fields(schema, f"mechanism.{name}.")
+
+
+def _mechanism_structure_problems(cfg: DictConfig) -> list[tuple[str, str]]:
+    """Unknown keys and wrong types in mechanism configs (their schemas are not Hydra's)."""
+    problems = []
+    schemas = _mechanism_schemas()
+    for name, values in (cfg.get("mechanism") or {}).items():
+        if name not in schemas:
+            continue
+        try:
+            OmegaConf.merge(OmegaConf.structured(schemas[name]), values)
+        except Exception as err:  # omegaconf reports the key and the expected type
+            key = f"mechanism.{name}.{getattr(err, 'key', '') or ''}".rstrip(".")
+            problems.append((key, f"{key}: {str(err).splitlines()[0]}"))
+    return problems
+
+
 def range_problems(cfg: DictConfig) -> list[tuple[str, str]]:
     """(key, problem) for every leaf value outside its schema range or choices."""
-    problems = []
-    for key, f in leaf_fields(Config):
+    problems = _mechanism_structure_problems(cfg)
+    if problems:
+        return problems
+    for key, f in _schema_fields(cfg):
         value = OmegaConf.select(cfg, key)
         problem = _check_value(key, value, dict(f.metadata))
         if problem:
@@ -96,8 +128,11 @@ def config_hash(cfg: DictConfig) -> str:
 
 
 def schema_keys() -> list[str]:
-    """Dotted keys of every schema parameter (for documentation checks)."""
-    return [key for key, _ in leaf_fields(Config)]
+    """Dotted keys of every schema parameter, mechanisms included (for documentation checks)."""
+    keys = [key for key, _ in leaf_fields(Config)]
+    for name, schema in _mechanism_schemas().items():
+        keys += [key for key, _ in leaf_fields(schema, f"mechanism.{name}.")]
+    return keys
 
 
 __all__ = ["register_schema", "validate", "load_config", "config_hash", "schema_keys", "range_problems"]

@@ -33,7 +33,8 @@ class DomainOutcome:
 
 
 def cooperation_round(rng, groups: Groups, gdp, sign_prob, implement_prob, similarity, domain,
-                      pair_weight, attention, credit_rate, detection, sanction_rate) -> DomainOutcome:
+                      pair_weight, attention, credit_rate, detection, sanction_rate,
+                      cost_factor=1.0) -> DomainOutcome:
     """Sign-then-implement public goods game of one domain over overlapping groups.
 
     * Each city signs with probability ``sign_prob`` and, if it then is party to an agreement
@@ -43,8 +44,11 @@ def cooperation_round(rng, groups: Groups, gdp, sign_prob, implement_prob, simil
       theta_d kept and the rest spilled to the other members by gravity weight.
     * A group's project is realised only if the share of its members implementing reaches
       the threshold phi_d (a coordination game for infrastructure and ecology).
-    * Signing earns credit kappa A(t) Y_i; a party that does not implement is detected with
-      probability q and then forfeits the credit and pays eta times the cost it saved.
+    * Signing earns credit kappa A_i Y_i; a party that does not implement is detected with
+      probability q_i and then forfeits the credit and pays eta times the cost it saved.
+
+    ``attention``, ``detection`` and ``cost_factor`` may be per-city arrays: institutions
+    raise members' attention and detection and cut their negotiation cost.
     """
     n = groups.n
     u_sign, u_impl, u_detect = rng.random(n), rng.random(n), rng.random(n)
@@ -61,7 +65,7 @@ def cooperation_round(rng, groups: Groups, gdp, sign_prob, implement_prob, simil
     delivered = realised & (implementers >= 0.5 * signatories)
 
     unit_cost = domain.cost * gdp
-    full_cost = unit_cost * (1.0 + domain.rivalry * similarity)
+    full_cost = unit_cost * (1.0 + domain.rivalry * similarity) * cost_factor
     cost = np.where(implemented, full_cost, 0.0)
     party_count = groups.player_sum(party_mem)
     per_membership = unit_cost / np.maximum(party_count, 1)   # a city's effort goes to its agreements

@@ -299,6 +299,18 @@ def plot_city_map(cities: pd.DataFrame, links: pd.DataFrame) -> Figure:
 
 # --------------------------------------------------------------------------- driver
 
+def mechanism_panels(timeseries: pd.DataFrame, panels: list[tuple[str, str]]) -> Figure:
+    """One stacked panel per (column, label) over years: the figure of an institution."""
+    _require(timeseries, ["year", *(c for c, _ in panels)], "timeseries")
+    ts = timeseries.sort_values("year")
+    fig, axes = new_figure("single", 1.5 * len(panels) + 0.4, nrows=len(panels), sharex=True)
+    for i, (ax, (column, label)) in enumerate(zip(np.atleast_1d(axes), panels)):
+        ax.plot(ts["year"], ts[column], color=PALETTE[i % len(PALETTE)])
+        ax.set_ylabel(label)
+        _year_axis(ax, label=i == len(panels) - 1)
+    return fig
+
+
 RUN_FIGURES: dict[str, Callable[..., Figure]] = {
     "cooperation_by_domain": lambda ts, cities, links: plot_cooperation_by_domain(ts),
     "agreements_vs_projects": lambda ts, cities, links: plot_agreements_vs_projects(ts),
@@ -313,12 +325,17 @@ def write_run_figures(
     cities: pd.DataFrame,
     links: pd.DataFrame,
     sidecar: dict | None = None,
+    mechanisms: Iterable = (),
 ) -> list[Path]:
-    """Write every figure of one run into ``out_dir`` (created); return the paths written."""
+    """Write every figure of one run, and one per active mechanism, into ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     with use_style():
         for stem, build in RUN_FIGURES.items():
             written += save_figure(build(timeseries, cities, links), out_dir, stem, sidecar)
+        for mechanism in mechanisms:
+            fig = mechanism.figure(timeseries)
+            if fig is not None:
+                written += save_figure(fig, out_dir, f"mechanism_{mechanism.name}", sidecar)
     return written

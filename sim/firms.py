@@ -33,6 +33,25 @@ def bidders(profiles: np.ndarray) -> np.ndarray:
     return (profiles >= profiles.mean(axis=0, keepdims=True)).T
 
 
+@dataclass
+class Market:
+    """One year's market for mobile firms, (sectors x cities) arrays.
+
+    ``value_utility`` is what a city offers a firm besides money (market access, cluster fit);
+    ``offers`` the subsidy rates bid (share of firm value) and ``bid`` who bids at all.
+    Institutions may rewrite ``offers`` and ``bid`` before firms choose.
+    """
+
+    value_utility: np.ndarray
+    bid: np.ndarray
+    offers: np.ndarray
+    beta_subsidy: float
+    outside: float
+
+    def utility(self) -> np.ndarray:
+        return self.value_utility + self.beta_subsidy * self.offers
+
+
 @dataclass(frozen=True)
 class Placement:
     """Outcome of one year's location round; ``host`` is -1 for firms that left."""
@@ -44,16 +63,16 @@ class Placement:
     n_bidders: np.ndarray
 
 
-def place_firms(rng, n_firms, sector_weights, value_mean, value_sigma, utility, offers, bid_mask,
-                outside) -> Placement:
-    """Draw firms and let each choose a host by the logit over ``utility`` (sectors x cities).
+def place_firms(rng, n_firms, sector_weights, value_mean, value_sigma, market: Market) -> Placement:
+    """Draw firms and let each choose a host by the logit over the market's utilities.
 
     Firms of one sector face the same deterministic utilities, so probabilities are computed
     per sector and each firm is drawn by inverse-CDF sampling: O(sectors x cities + firms).
     """
     sector = rng.choice(len(sector_weights), size=n_firms, p=sector_weights)
     value = value_mean * rng.lognormal(-0.5 * value_sigma**2, value_sigma, size=n_firms)
-    cdf = np.cumsum(logit_choice_probabilities(utility, outside), axis=1)
+    utility = market.utility()
+    cdf = np.cumsum(logit_choice_probabilities(utility, market.outside), axis=1)
     u = rng.random(n_firms) * cdf[sector, -1]
     choice = np.empty(n_firms, dtype=np.int64)
     for s in range(len(sector_weights)):
@@ -63,5 +82,5 @@ def place_firms(rng, n_firms, sector_weights, value_mean, value_sigma, utility, 
     host = np.where(choice >= n_cities, -1, choice)
     placed = host >= 0
     rate = np.zeros(n_firms)
-    rate[placed] = offers[sector[placed], host[placed]]
-    return Placement(sector, value, host, rate * value, bid_mask.sum(axis=1)[sector])
+    rate[placed] = market.offers[sector[placed], host[placed]]
+    return Placement(sector, value, host, rate * value, market.bid.sum(axis=1)[sector])

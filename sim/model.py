@@ -7,6 +7,8 @@ the model; ``City`` agents are views onto their rows.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import mesa
 import numpy as np
 
@@ -16,19 +18,31 @@ from sim.cooperation import cooperation_round
 from sim.game import pair_weights
 from sim.learning import RULES, LearningState
 from sim.metrics import core_periphery_ratio, gini, theil
-from sim.network import (circle_blocks, cosine_similarity_rows, ego_groups, gravity_partners,
-                         great_circle_km, unique_edges, unit_vectors)
+from sim.network import (Edges, Groups, circle_blocks, cosine_similarity_rows, ego_groups,
+                         gravity_partners, great_circle_km, unit_vectors)
 from sim.recorder import Recorder
 from sim.regions import Region
 from sim.schema import DOMAINS
 
 D = len(DOMAINS)
-TRAIT_NAMES = (*(f"sign_{d}" for d in DOMAINS), *(f"implement_{d}" for d in DOMAINS), "subsidy", "enclave")
-SUBSIDY, ENCLAVE = 2 * D, 2 * D + 1
+# Strategy traits. All are always present (mechanism traits too) so that selecting a mechanism
+# never changes how the others are initialised: an inactive institution changes nothing.
+TRAIT_NAMES = (*(f"sign_{d}" for d in DOMAINS), *(f"implement_{d}" for d in DOMAINS),
+               "subsidy", "enclave", "platform", "outbid")
+SUBSIDY, ENCLAVE, PLATFORM, OUTBID = (TRAIT_NAMES.index(t) for t in ("subsidy", "enclave", "platform", "outbid"))
 # Policy areas whose payoffs are kept apart for learning: the five domains, investment, enclaves.
 AREAS = (*DOMAINS, "investment", "enclave")
 INVESTMENT, ENCLAVE_AREA = D, D + 1
-TRAIT_AREA = np.array([*range(D), *range(D), INVESTMENT, ENCLAVE_AREA])
+TRAIT_AREA = np.array([*range(D), *range(D), INVESTMENT, ENCLAVE_AREA, INVESTMENT, INVESTMENT])
+
+
+@dataclass(frozen=True)
+class GroupSet:
+    """Groups plus their pairs' distances and trust-edge indices, built once per change."""
+
+    groups: Groups
+    pair_km: np.ndarray
+    pair_edge: np.ndarray
 
 
 def attention(year: int, cfg) -> float:
@@ -77,12 +91,9 @@ class CityModel(mesa.Model):
         groups = ego_groups(self.partners)
         if net.circle_groups:
             groups = groups.with_groups(circle_blocks(self.circle_code))
-        self.groups = groups
-        src, dst = groups.mem_city[groups.pair_src], groups.mem_city[groups.pair_dst]
-        self.pair_km = np.maximum(great_circle_km(self.xyz[src], self.xyz[dst]), net.min_distance_km)
-        self.edge_src, self.edge_dst, self.pair_edge = unique_edges(groups)
-        self.trust = np.full(len(self.edge_src), self.params.trust.initial)
-        self.link_strength = np.zeros(len(self.edge_src))
+        self.edges = Edges(self.n, self.params.trust.initial)
+        self.base_groups = self.group_set(groups)
+        self.domain_groups = [self.base_groups] * D
         max_lag = max(getattr(self.params.domains, d).lag for d in DOMAINS)
         self.pending = np.zeros((D, max_lag + 1, self.n))   # benefits maturing, by domain and year
 
@@ -94,8 +105,8 @@ class CityModel(mesa.Model):
         alpha = fc.profile_concentration * templates[self.province_code] + 1e-3
         draws = self.rng.gamma(alpha)  # Dirichlet rows by normalised gamma draws
         self.profile = draws / draws.sum(axis=1, keepdims=True)
-        means = np.array([tr.sign] * D + [tr.implement] * D + [tr.subsidy, tr.enclave])
-        self.trait_upper = np.array([1.0] * (2 * D) + [fc.subsidy_max, 1.0])
+        means = np.array([tr.sign] * D + [tr.implement] * D + [tr.subsidy, tr.enclave, tr.platform, tr.outbid])
+        self.trait_upper = np.array([1.0] * (2 * D) + [fc.subsidy_max, 1.0, 1.0, 1.0])
         noise = self.rng.normal(0.0, tr.spread, (self.n, len(means))) * self.trait_upper
         self.traits = np.clip(means + noise, 0.0, self.trait_upper)
         self.trait_names = TRAIT_NAMES
@@ -116,17 +127,27 @@ class CityModel(mesa.Model):
         return (sims * self.partner_weight()).sum(axis=1)
 
     def trust_by_city(self) -> np.ndarray:
-        """Mean trust of each city in the partners it shares a group with."""
-        total = np.bincount(self.edge_src, weights=self.trust, minlength=self.n)
-        count = np.bincount(self.edge_src, minlength=self.n)
-        return np.divide(total, count, out=np.full(self.n, self.params.trust.initial), where=count > 0)
+        """Mean trust of each city in the cities it shares (or has shared) a group with."""
+        return self.edges.mean_trust_by_city()
+
+    def group_set(self, groups: Groups) -> GroupSet:
+        """Groups with what the yearly rounds need precomputed: pair distances and edge indices."""
+        src, dst = groups.mem_city[groups.pair_src], groups.mem_city[groups.pair_dst]
+        km = np.maximum(great_circle_km(self.xyz[src], self.xyz[dst]), self.params.network.min_distance_km)
+        return GroupSet(groups, km, self.edges.of_groups(groups))
+
+    def set_domain_groups(self, domain: int, extra: list[np.ndarray]) -> None:
+        """Let an institution add groups (member arrays) to one domain's cooperation round."""
+        self.domain_groups[domain] = (self.group_set(self.base_groups.groups.with_groups(extra))
+                                      if extra else self.base_groups)
 
     # ----------------------------------------------------------------- the year
     def step(self) -> None:
         """One year, in the order of DESIGN.md section 3."""
         self.ledger: dict[str, float] = {}
+        self.last_area_payoff = self.area_payoff / self.gdp[:, None]  # last year's, normalised
         self.area_payoff = np.zeros((self.n, len(AREAS)))
-        self.attention_now = attention(self.year, self.params.attention)   # 1. exogenous drivers
+        self.reset_levers()                                                 # 1. exogenous drivers
         for mechanism in self.mechanisms:                                   # 2. institutions act first
             mechanism.before_round(self)
         self.cooperate()                                                    # 3. cooperation round
@@ -138,6 +159,18 @@ class CityModel(mesa.Model):
         self.update_trust()                                                 # 8. trust
         self.recorder.record_year()
         self.year += 1
+
+    def reset_levers(self) -> None:
+        """This year's attention A(t) and the baseline values of what institutions may change:
+        each city's attention, detection probability q and implementation-cost factor."""
+        self.attention_now = attention(self.year, self.params.attention)
+        self.attention_city = np.full(self.n, self.attention_now)
+        self.detection = np.full(self.n, self.params.enforcement.detection)
+        self.cost_factor = np.ones((self.n, D))
+        # Set by a council (three_tier) for the other institutions to read: who is a member,
+        # and the enclave sharing rule its coordination layer fixes for members' parks.
+        self.council = np.zeros(self.n, dtype=bool)
+        self.council_sharing_rule: str | None = None
 
     def credit(self, account: str, per_city: np.ndarray, area: int) -> None:
         """Add a payoff component to every city, to its policy area and to the year's ledger."""
@@ -152,44 +185,43 @@ class CityModel(mesa.Model):
     def cooperate(self) -> None:
         p = self.params
         similarity = self.similarity()
-        raw = self.gdp[self.groups.mem_city[self.groups.pair_dst]] / self.pair_km ** p.network.gamma
-        weights = pair_weights(self.groups, raw)
         trust = self.trust_by_city()
         self.outcomes = {}
         for d, name in enumerate(DOMAINS):
             domain = getattr(p.domains, name)
+            gs = self.domain_groups[d]
+            raw = self.gdp[gs.groups.mem_city[gs.groups.pair_dst]] / gs.pair_km ** p.network.gamma
             out = cooperation_round(
-                self.rng, self.groups, self.gdp, self.traits[:, d] * trust, self.traits[:, D + d],
-                similarity, domain, weights, self.attention_now, p.attention.credit,
-                self.detection_probability(), p.enforcement.sanction)
+                self.rng, gs.groups, self.gdp, self.traits[:, d] * trust, self.traits[:, D + d],
+                similarity, domain, pair_weights(gs.groups, raw), self.attention_city,
+                p.attention.credit, self.detection, p.enforcement.sanction, self.cost_factor[:, d])
             self.pending[d, (self.year + domain.lag) % self.pending.shape[1]] += out.benefit
             self.credit("cooperation_cost", -out.cost, d)
             self.credit("political_credit", out.credit, d)
             self.credit("sanction", -out.sanction, d)
             self.ledger["benefit_created"] = self.ledger.get("benefit_created", 0.0) + out.created
-            self.link_strength += np.bincount(self.pair_edge[out.joint_pairs], minlength=len(self.trust))
+            self.edges.strength += np.bincount(gs.pair_edge[out.joint_pairs], minlength=len(self.edges))
             self.outcomes[name] = out
 
-    def detection_probability(self) -> float:
-        """q: the chance that signing without implementing is found out (institutions raise it)."""
-        return self.params.enforcement.detection
-
     def attract_investment(self) -> None:
+        """Firms arrive and choose a host (or leave) by logit; institutions may reshape offers first."""
         fc = self.params.firms
-        k_gamma = self.params.network.gamma
-        access = (self.gdp / self.params.network.min_distance_km ** k_gamma
-                  + (self.gdp[self.partners] / self.partner_km ** k_gamma).sum(axis=1))
+        gamma = self.params.network.gamma
+        access = (self.gdp / self.params.network.min_distance_km ** gamma
+                  + (self.gdp[self.partners] / self.partner_km ** gamma).sum(axis=1))
         bid = firms.bidders(self.profile)
-        offers = bid * self.traits[:, SUBSIDY][None, :]
-        utility = (fc.beta_market * np.log(access / access.mean())[None, :]
-                   + fc.beta_cluster * self.profile.T + fc.beta_subsidy * offers)
-        # Leaving is valued against the region as a whole: u_0 + ln N keeps the lost share
-        # independent of the number of cities (our assumption).
-        outside = fc.outside_utility + np.log(self.n)
         weights = (self.gdp[:, None] * self.profile).sum(axis=0)
+        self.market = firms.Market(
+            value_utility=fc.beta_market * np.log(access / access.mean())[None, :] + fc.beta_cluster * self.profile.T,
+            bid=bid, offers=bid * self.traits[:, SUBSIDY][None, :], beta_subsidy=fc.beta_subsidy,
+            # Leaving is valued against the region as a whole: u_0 + ln N keeps the lost share
+            # independent of the number of cities (our assumption).
+            outside=fc.outside_utility + np.log(self.n))
+        for mechanism in self.mechanisms:
+            mechanism.before_investment(self, self.market)
         self.placement = firms.place_firms(
             self.rng, self.rng.poisson(fc.per_city * self.n), weights / weights.sum(),
-            fc.value_share * self.gdp.mean(), fc.value_sigma, utility, offers, bid, outside)
+            fc.value_share * self.gdp.mean(), fc.value_sigma, self.market)
         placed = self.placement.host >= 0
         hosts = self.placement.host[placed]
         value = self.placement.value[placed]
@@ -230,9 +262,15 @@ class CityModel(mesa.Model):
         caught = sum(out.detected.astype(float) for out in self.outcomes.values())
         seen = honoured + caught
         evidence = np.divide(honoured, seen, out=np.zeros(self.n), where=seen > 0)
-        move = (seen > 0)[self.edge_dst]
+        e = self.edges
+        move = (seen > 0)[e.dst]
         rate = self.params.trust.rate
-        self.trust = np.where(move, (1 - rate) * self.trust + rate * evidence[self.edge_dst], self.trust)
+        e.trust = np.where(move, (1 - rate) * e.trust + rate * evidence[e.dst], e.trust)
+
+    def lower_trust(self, truster: np.ndarray, trusted: np.ndarray, factor: float) -> None:
+        """Institutions' penalties on trust (e.g. a reneging host): T_ij <- factor * T_ij."""
+        idx = self.edges.index(np.asarray(truster), np.asarray(trusted))
+        self.edges.trust[idx] *= factor
 
     # ----------------------------------------------------------------- observables
     def inequality(self, gdp: np.ndarray) -> dict[str, float]:

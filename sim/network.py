@@ -128,13 +128,48 @@ def circle_blocks(circle_codes: np.ndarray) -> list[np.ndarray]:
             and np.count_nonzero(circle_codes == c) > 1]
 
 
-def unique_edges(groups: Groups) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct directed city pairs that share a group, and each group pair's edge index."""
-    src = groups.mem_city[groups.pair_src]
-    dst = groups.mem_city[groups.pair_dst]
-    key = src * groups.n + dst
-    uniq, pair_edge = np.unique(key, return_inverse=True)
-    return uniq // groups.n, uniq % groups.n, pair_edge
+class Edges:
+    """Directed city pairs that have shared a group, with per-edge state (trust, links).
+
+    Edges are only ever appended, so an index handed out stays valid when groups added
+    later (council topic groups, say) bring new pairs; lookups go through a sorted key index.
+    """
+
+    def __init__(self, n: int, initial_trust: float) -> None:
+        self.n = n
+        self.initial_trust = initial_trust
+        self.src = np.zeros(0, dtype=np.int64)
+        self.dst = np.zeros(0, dtype=np.int64)
+        self.trust = np.zeros(0)
+        self.strength = np.zeros(0)
+        self._key = np.zeros(0, dtype=np.int64)
+        self._order = np.zeros(0, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.src)
+
+    def index(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+        """Edge index of each (src, dst) pair, adding unseen pairs with the initial trust."""
+        key = src.astype(np.int64) * self.n + dst
+        new = np.setdiff1d(key, self._key)
+        if len(new):
+            self.src = np.concatenate([self.src, new // self.n])
+            self.dst = np.concatenate([self.dst, new % self.n])
+            self.trust = np.concatenate([self.trust, np.full(len(new), self.initial_trust)])
+            self.strength = np.concatenate([self.strength, np.zeros(len(new))])
+            self._key = np.concatenate([self._key, new])
+            self._order = np.argsort(self._key, kind="stable")
+        return self._order[np.searchsorted(self._key, key, sorter=self._order)]
+
+    def of_groups(self, groups: Groups) -> np.ndarray:
+        """Edge index of every ordered pair inside ``groups``."""
+        return self.index(groups.mem_city[groups.pair_src], groups.mem_city[groups.pair_dst])
+
+    def mean_trust_by_city(self) -> np.ndarray:
+        """Each city's mean trust in the cities it has shared a group with."""
+        total = np.bincount(self.src, weights=self.trust, minlength=self.n)
+        count = np.bincount(self.src, minlength=self.n)
+        return np.divide(total, count, out=np.full(self.n, self.initial_trust), where=count > 0)
 
 
 def cosine_similarity_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:

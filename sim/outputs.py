@@ -11,13 +11,15 @@ from pathlib import Path
 import pandas as pd
 
 
-def _atomic(path: Path, write) -> Path:
+def atomic(path: Path, write) -> Path:
     """Write through ``write(tmp_path)`` to a temporary file beside ``path``, then rename."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o644)   # mkstemp makes files private; outputs are for sharing
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -26,7 +28,7 @@ def _atomic(path: Path, write) -> Path:
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
-    return _atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
+    return atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
 def json_safe(value):
@@ -42,8 +44,8 @@ def json_safe(value):
 
 def write_json(data: dict, path: Path) -> Path:
     text = json.dumps(json_safe(data), indent=2, sort_keys=False, allow_nan=False)
-    return _atomic(path, lambda tmp: tmp.write_text(text + "\n"))
+    return atomic(path, lambda tmp: tmp.write_text(text + "\n"))
 
 
 def write_text(text: str, path: Path) -> Path:
-    return _atomic(path, lambda tmp: tmp.write_text(text))
+    return atomic(path, lambda tmp: tmp.write_text(text))

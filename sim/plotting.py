@@ -18,10 +18,7 @@ plotting never depends on (or changes) the global backend or pyplot's figure lis
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +28,7 @@ from cycler import cycler
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from sim.outputs import atomic, write_json
 from sim.schema import DOMAINS
 
 # Okabe & Ito (2008), "Color Universal Design"; black last so that it is not the
@@ -153,22 +151,6 @@ def new_figure(
     return fig, axes
 
 
-def _atomic_write(path: Path, write: Any, mode: str = "wb") -> None:
-    """Write via a temporary file in the same directory, then rename onto ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode) as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def close_figure(fig: Figure) -> None:
     """Release a figure, whether or not pyplot manages it."""
     pyplot = sys.modules.get("matplotlib.pyplot")
@@ -189,17 +171,10 @@ def save_figure(fig: Figure, out_dir: Path, stem: str, sidecar: dict | None = No
     try:
         with use_style():
             for fmt in ("png", "pdf"):
-                path = out_dir / f"{stem}.{fmt}"
-                _atomic_write(
-                    path,
-                    lambda fh, fmt=fmt: fig.savefig(fh, format=fmt, dpi=DPI, metadata=_METADATA[fmt]),
-                )
-                written.append(path)
+                written.append(atomic(out_dir / f"{stem}.{fmt}", lambda tmp, fmt=fmt: fig.savefig(
+                    tmp, format=fmt, dpi=DPI, metadata=_METADATA[fmt])))
         if sidecar is not None:
-            path = out_dir / f"{stem}.json"
-            text = json.dumps(sidecar, indent=2, sort_keys=True, default=str) + "\n"
-            _atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
-            written.append(path)
+            written.append(write_json(sidecar, out_dir / f"{stem}.json"))
     finally:
         close_figure(fig)
     return written

@@ -63,6 +63,7 @@ class Recorder:
         row.update({f"ledger_{k}": v for k, v in m.ledger.items()})
         for mechanism in m.mechanisms:
             row.update(mechanism.observables())
+            row[f"balance_{mechanism.name}"] = float(mechanism.balance)
         self.rows.append(row)
         block = {"year": np.full(m.n, m.year, dtype=np.int32), "city": np.arange(m.n, dtype=np.int32),
                  "gdp": m.gdp_before, "gdp_per_capita": m.gdp_before / m.population * 1e8,
@@ -86,12 +87,13 @@ class Recorder:
         }
 
     def _domain_events(self, m, name, out) -> None:
+        g = m.domain_groups[DOMAINS.index(name)].groups
         groups = np.flatnonzero(out.agreement)
-        ego = m.groups.mem_city[m.groups.ptr[groups]]
+        ego = g.mem_city[g.ptr[groups]]
         self.event_blocks.append(_events(m.year, "agreement", name, city=ego, group=groups,
                                          amount=out.signatories[groups]))
         delivered = np.flatnonzero(out.delivered)
-        self.event_blocks.append(_events(m.year, "project", name, city=m.groups.mem_city[m.groups.ptr[delivered]],
+        self.event_blocks.append(_events(m.year, "project", name, city=g.mem_city[g.ptr[delivered]],
                                          group=delivered, amount=out.signatories[delivered]))
         impl = np.flatnonzero(out.implemented)
         self.event_blocks.append(_events(m.year, "implementation", name, city=impl, amount=out.cost[impl]))
@@ -100,7 +102,10 @@ class Recorder:
 
     # ----------------------------------------------------------------- tables
     def timeseries(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows)
+        frame = pd.DataFrame(self.rows)
+        ledger = [c for c in frame.columns if c.startswith("ledger_")]
+        frame[ledger] = frame[ledger].fillna(0.0)   # an account with no flow in a year is zero
+        return frame
 
     def cities(self) -> pd.DataFrame:
         m = self.model
@@ -119,6 +124,7 @@ class Recorder:
     def links(self) -> pd.DataFrame:
         """Undirected cooperation links: joint implemented projects over the whole run."""
         m = self.model
-        a, b = np.minimum(m.edge_src, m.edge_dst), np.maximum(m.edge_src, m.edge_dst)
-        frame = pd.DataFrame({"source": a, "target": b, "strength": m.link_strength})
+        e = m.edges
+        a, b = np.minimum(e.src, e.dst), np.maximum(e.src, e.dst)
+        frame = pd.DataFrame({"source": a, "target": b, "strength": e.strength})
         return frame.groupby(["source", "target"], as_index=False)["strength"].sum()

@@ -62,9 +62,13 @@ def simulate(cfg) -> RunResult:
     model = CityModel(cfg, region)
     recorder = model.run()
     ts = recorder.timeseries()
+    extra: dict = {}
+    for mechanism in model.mechanisms:
+        extra.update(mechanism.summary(ts))
     imputed = region.cities.loc[region.cities["imputed"] != "", ["name", "imputed"]]
     summary = {
         **summarize(ts),
+        **extra,
         "seed": int(cfg.seed),
         "region": region.name,
         "n_cities": len(region),
@@ -85,6 +89,9 @@ def write_run(result: RunResult, cfg, out_dir: Path, command: str = "") -> Path:
     write_parquet(result.timeseries, out_dir / "timeseries.parquet")
     write_parquet(result.cities, out_dir / "cities.parquet")
     write_parquet(result.links, out_dir / "links.parquet")
+    for mechanism in result.model.mechanisms:
+        for name, table in mechanism.tables().items():
+            write_parquet(table, out_dir / f"{name}.parquet")
     if cfg.output.events:
         write_parquet(result.events, out_dir / "events.parquet")
     write_json(OmegaConf.to_container(cfg, resolve=True), out_dir / "config.json")
@@ -92,7 +99,8 @@ def write_run(result: RunResult, cfg, out_dir: Path, command: str = "") -> Path:
         from sim.figures import write_run_figures  # matplotlib only when figures are wanted
 
         sidecar = {"command": command, "config_hash": result.summary["config_hash"], "seed": int(cfg.seed)}
-        write_run_figures(out_dir / "figures", result.timeseries, result.cities, result.links, sidecar)
+        write_run_figures(out_dir / "figures", result.timeseries, result.cities, result.links, sidecar,
+                          mechanisms=result.model.mechanisms)
     write_json({**result.summary, "command": command}, out_dir / SUMMARY_FILE)
     return out_dir
 

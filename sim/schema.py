@@ -106,6 +106,8 @@ class TraitsConfig:
     implement: float = param(0, 1, "initial mean propensity to implement, every domain")
     subsidy: float = param(0, 1, "initial mean subsidy offer, share of firm value")
     enclave: float = param(0, 1, "initial mean willingness to enter enclave deals")
+    platform: float = param(0, 1, "initial mean propensity to join an opt-in investment platform")
+    outbid: float = param(0, 1, "initial mean propensity of a platform member to outbid secretly")
     spread: float = param(0, 1, "sd of the initial traits around their means")
 
 

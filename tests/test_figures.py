@@ -147,8 +147,8 @@ def test_failed_save_keeps_old_file_and_leaves_no_temporary_files(tmp_path: Path
     with use_style():
         fig, _ = new_figure()
 
-    def broken_savefig(fh, **kwargs):
-        fh.write(b"partial")
+    def broken_savefig(path, **kwargs):
+        Path(path).write_bytes(b"partial")
         raise RuntimeError("disk full")
 
     fig.savefig = broken_savefig

@@ -1,35 +1,85 @@
 """Coordination institutions as plugins behind one small interface.
 
-A mechanism is a class registered by name. The model calls its hooks at fixed points of the
-yearly schedule and reads its observables; selecting no mechanism (or ``none``) is the
-baseline. ``+mechanism=[a,b]`` composes several: their hooks run in the order selected.
+A mechanism is a class registered by name in its own module, with its parameters in
+``configs/mechanism/<name>.yaml`` (schema: a dataclass named in ``SCHEMA``). The model calls
+its hooks at fixed points of the yearly schedule; selecting no mechanism (or ``none``) is the
+baseline, and ``+mechanism=[a,b]`` runs a's hooks, then b's, at each point.
+
+Money is accounted for explicitly: a mechanism pays cities through :meth:`Mechanism.pay`,
+records money leaving the region through :meth:`sink` (meeting costs, say) or entering it
+through :meth:`source` (a park's production), and reports money it holds (a council pool) as
+:attr:`balance`. Every year, city receipts + sinks - sources + change in balance = 0; the
+shared test harness checks this identity for every mechanism.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any, ClassVar
 
+import pandas as pd
+
 REGISTRY: dict[str, type["Mechanism"]] = {}
+MODULES = ("three_tier", "enclave", "joint_investment")
 
 
 class Mechanism:
     """Base class: every hook is a no-op, so a mechanism overrides only what it changes."""
 
     name: ClassVar[str] = ""
+    schema: ClassVar[type | None] = None   # dataclass of its parameters (types, ranges, docs)
+    # Overrides that leave the mechanism selected but with nothing to act on; the shared test
+    # harness checks that the run then equals the baseline (no stray draws, no side effects).
+    inert: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, model, params: Any) -> None:
         self.model = model
         self.params = params
+        self.balance = 0.0
 
+    # ---------------------------------------------------------------- hooks
     def before_round(self, model) -> None:
-        """Before the cooperation round (agenda setting, admissions)."""
+        """Step 2, before the cooperation round: agendas, admissions, levers for the year."""
+
+    def before_investment(self, model, market) -> None:
+        """Step 4, before firms choose hosts: may rewrite ``market.offers`` and ``market.bid``."""
 
     def after_production(self, model) -> None:
-        """After cooperation and investment, before accounting (parks, transfers, checks)."""
+        """Step 5, after cooperation and investment: parks, transfers, checks."""
 
+    # ---------------------------------------------------------------- outputs
     def observables(self) -> dict[str, float]:
-        """This year's mechanism-specific observables, added to the time series."""
+        """This year's observables, added as columns of the time series."""
         return {}
+
+    def summary(self, timeseries: pd.DataFrame) -> dict[str, Any]:
+        """Headline metrics for summary.json."""
+        return {}
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Extra tables written as ``<name>.parquet`` in the run folder."""
+        return {}
+
+    def figure(self, timeseries: pd.DataFrame):
+        """A matplotlib figure of the mechanism over time, or None."""
+        return None
+
+    # ---------------------------------------------------------------- money
+    def pay(self, account: str, per_city, area: int) -> None:
+        """Credit (or, if negative, debit) cities; recorded as ledger account ``<name>.<account>``."""
+        self.model.credit(f"{self.name}.{account}", per_city, area)
+
+    def sink(self, account: str, amount: float) -> None:
+        """Money that leaves the region's accounts (e.g. meeting and office costs)."""
+        self._record(f"{self.name}.sink.{account}", amount)
+
+    def source(self, account: str, amount: float) -> None:
+        """Money that enters the region's accounts (e.g. a park's production)."""
+        self._record(f"{self.name}.source.{account}", amount)
+
+    def _record(self, key: str, amount: float) -> None:
+        ledger = self.model.ledger
+        ledger[key] = ledger.get(key, 0.0) + float(amount)
 
 
 def register(cls: type[Mechanism]) -> type[Mechanism]:
@@ -44,6 +94,22 @@ class NoMechanism(Mechanism):
     name = "none"
 
 
+def _load_all() -> None:
+    for module in MODULES:
+        try:
+            importlib.import_module(f"sim.mechanisms.{module}")
+        except ModuleNotFoundError as err:
+            if err.name != f"sim.mechanisms.{module}":
+                raise
+
+
+def schemas() -> dict[str, type]:
+    """Parameter schema of every registered mechanism that has parameters."""
+    _load_all()
+    return {name: cls.schema for name, cls in REGISTRY.items() if cls.schema is not None}
+
+
 def build(model, selected: dict[str, Any]) -> list[Mechanism]:
     """Instantiate the selected mechanisms, skipping the do-nothing baseline."""
+    _load_all()
     return [REGISTRY[name](model, params) for name, params in selected.items() if name != "none"]
