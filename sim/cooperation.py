@@ -25,7 +25,8 @@ class DomainOutcome:
     created: float              # total benefit created this year (paid now or after the lag)
     benefit: np.ndarray         # benefit each city will receive from this year's projects
     credit: np.ndarray          # political credit earned for signing
-    sanction: np.ndarray        # sanction paid by detected defectors (credit forfeited included)
+    sanction: np.ndarray        # political sanction on detected defectors (credit forfeited included)
+    saved: np.ndarray           # implementation cost a non-implementing party saved
     agreement: np.ndarray       # per group: an agreement was signed (two or more signatories)
     signatories: np.ndarray     # per group: number of signatories
     delivered: np.ndarray       # per group: the project was delivered
@@ -79,6 +80,6 @@ def cooperation_round(rng, groups: Groups, gdp, sign_prob, implement_prob, simil
     return DomainOutcome(
         signed=signed, party=party, implemented=implemented, detected=detected, cost=cost,
         created=float(domain.synergy * contribution.sum()), benefit=benefit, credit=credit,
-        sanction=sanction, agreement=agreement, signatories=signatories, delivered=delivered,
+        sanction=sanction, saved=np.where(party & ~implemented, full_cost, 0.0), agreement=agreement, signatories=signatories, delivered=delivered,
         joint_pairs=joint[groups.pair_src] & joint[groups.pair_dst],
     )

@@ -147,6 +147,7 @@ class CityModel(mesa.Model):
         self.ledger: dict[str, float] = {}
         self.last_area_payoff = self.area_payoff / self.gdp[:, None]  # last year's, normalised
         self.area_payoff = np.zeros((self.n, len(AREAS)))
+        self.economic_payoff = np.zeros(self.n)
         self.reset_levers()                                                 # 1. exogenous drivers
         for mechanism in self.mechanisms:                                   # 2. institutions act first
             mechanism.before_round(self)
@@ -172,9 +173,15 @@ class CityModel(mesa.Model):
         self.council = np.zeros(self.n, dtype=bool)
         self.council_sharing_rule: str | None = None
 
-    def credit(self, account: str, per_city: np.ndarray, area: int) -> None:
-        """Add a payoff component to every city, to its policy area and to the year's ledger."""
+    def credit(self, account: str, per_city: np.ndarray, area: int, political: bool = False) -> None:
+        """Add a payoff component to every city, to its policy area and to the year's ledger.
+
+        Political payoffs (credit from the upper government, reputational sanctions) count
+        for the officials who learn, but they are not money: they do not enter GDP growth.
+        """
         self.area_payoff[:, area] += per_city
+        if not political:
+            self.economic_payoff += per_city
         self.ledger[account] = self.ledger.get(account, 0.0) + float(per_city.sum())
 
     @property
@@ -197,8 +204,8 @@ class CityModel(mesa.Model):
                 p.attention.credit, self.detection, p.enforcement.sanction, self.cost_factor[:, d])
             self.pending[d, (self.year + domain.lag) % self.pending.shape[1]] += out.benefit
             self.credit("cooperation_cost", -out.cost, d)
-            self.credit("political_credit", out.credit, d)
-            self.credit("sanction", -out.sanction, d)
+            self.credit("political_credit", out.credit, d, political=True)
+            self.credit("sanction", -out.sanction, d, political=True)
             self.ledger["benefit_created"] = self.ledger.get("benefit_created", 0.0) + out.created
             self.edges.strength += np.bincount(gs.pair_edge[out.joint_pairs], minlength=len(self.edges))
             self.outcomes[name] = out
@@ -231,13 +238,14 @@ class CityModel(mesa.Model):
                     INVESTMENT)
 
     def account_and_grow(self) -> None:
-        """Pay matured cooperation benefits, then Y(t+1) = Y(t)(1 + g0 + phi pi + eps)."""
+        """Pay matured cooperation benefits, then Y(t+1) = Y(t)(1 + g0 + phi pi + eps), where
+        pi is the economic payoff as a share of GDP (political payoffs do not grow GDP)."""
         slot = self.year % self.pending.shape[1]
         for d in range(D):
             self.credit("benefit_received", self.pending[d, slot].copy(), d)
         self.pending[:, slot] = 0.0
         g = self.params.growth
-        self.payoff_norm = self.payoff / self.gdp
+        self.payoff_norm = self.economic_payoff / self.gdp
         shock = self.rng.normal(0.0, g.noise, self.n)
         # Our assumption: the yearly growth factor is floored at 0.5 so GDP stays positive.
         factor = np.maximum(1.0 + g.base_rate + g.payoff_elasticity * self.payoff_norm + shock, 0.5)

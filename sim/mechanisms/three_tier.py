@@ -38,6 +38,7 @@ class ThreeTierConfig:
     office_cost: float = param(0, 0.1, "yearly cost of the joint office, share of members' total GDP")
     cost_cut: float = param(0, 1, "coordination layer: cut in members' implementation cost in agenda domains")
     detection: float = param(0, 1, "q_E: execution-layer detection of members' signing without implementing")
+    fine: float = param(0, 100, "fine on a caught member, multiple of the implementation cost it saved")
     topic_group_size: int = param(2, 1000, "largest topic group of the execution layer")
     second_order: bool = param(doc="sanction members who shirk dues (second-order sanction)")
     shirk_rate: float = param(0, 1, "chance that a member shirks its dues in a year [our assumption]")
@@ -203,12 +204,15 @@ class ThreeTier(Mechanism):
             self.pay(account, -amount / len(DOMAINS), area=d)
 
     def after_production(self, model) -> None:
-        """Execution layer: sanctions of caught members go to the pool instead of being lost."""
+        """Execution layer: members caught signing without implementing pay a fine, a multiple
+        of the cost they saved, into the pool (on top of the upper government's sanction)."""
         if not self.member.any():
             return
-        redirected = sum(float(out.sanction[self.member].sum()) for out in model.outcomes.values())
-        self.source("member_sanctions", redirected)
-        self.balance += redirected
+        for d, out in enumerate(model.outcomes.values()):
+            caught = out.detected & self.member
+            fine = np.where(caught, self.params.fine * out.saved, 0.0)
+            self.pay("fines", -fine, area=d)
+            self.balance += fine.sum()
         self._rebate(model)
 
     def _rebate(self, model) -> None:
