@@ -22,6 +22,7 @@ from omegaconf import DictConfig
 from sim.configuration import register_schema, validate
 from sim.errors import UserError
 from sim.outputs import write_text
+from sim.runner import SUMMARY_FILE
 
 register_schema()
 log = logging.getLogger("sim")
@@ -55,15 +56,20 @@ def _remove_with_empty_parents(out_dir: Path) -> None:
 
 
 def _fail(err: BaseException, out_dir: Path, user_error: bool) -> None:
-    """Report a failed job: its error stays in its folder; a mistaken single run leaves nothing."""
+    """Report a failed run: its error stays in its folder; a mistaken single run leaves nothing.
+
+    In a multirun the error is re-raised as an ordinary exception, so that Hydra records the
+    job as failed and carries on with the others.
+    """
     hc = HydraConfig.get()
-    if user_error and hc.mode == RunMode.RUN and not (out_dir / "summary.json").exists():
+    if user_error and hc.mode == RunMode.RUN and not (out_dir / SUMMARY_FILE).exists():
         _remove_with_empty_parents(out_dir)
     else:
         write_text("".join(traceback.format_exception(err)), out_dir / "error.txt")
     if user_error:
         print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+        if hc.mode == RunMode.RUN:
+            sys.exit(2)
 
 
 def _print_headline(summary: dict, out_dir: Path) -> None:
@@ -78,13 +84,28 @@ def _print_headline(summary: dict, out_dir: Path) -> None:
 
 @hydra.main(version_base="1.3", config_path="pkg://sim.configs", config_name="config")
 def run(cfg: DictConfig) -> None:
-    """Simulate one region under the selected mechanisms and write a run folder."""
-    from sim.runner import simulate, write_run  # after Hydra has handled --help and --cfg
-
+    """Simulate one region under the selected mechanisms and write a run folder per replicate."""
     hc = HydraConfig.get()
     out_dir = Path(hc.runtime.output_dir)
     try:
         validate(cfg, hc.overrides.task, dict(hc.runtime.choices))
+    except UserError as err:
+        _fail(err, out_dir, user_error=True)
+        raise
+    failures = [err for rep_cfg, rep_dir in replicates(cfg, out_dir)
+                if (err := _run_one(rep_cfg, rep_dir)) is not None]
+    if failures:
+        raise failures[0]
+
+
+def _run_one(cfg: DictConfig, out_dir: Path) -> BaseException | None:
+    """One replicate: skip it if resuming and complete, else simulate, write and report."""
+    from sim.runner import is_complete, simulate, write_run  # after Hydra has handled --help
+
+    if cfg.resume and is_complete(out_dir, cfg):
+        log.info("resume: %s is complete, skipped", out_dir)
+        return None
+    try:
         with warnings.catch_warnings(record=True) as notes:
             warnings.simplefilter("always", UserWarning)
             result = simulate(cfg)
@@ -93,10 +114,21 @@ def run(cfg: DictConfig) -> None:
         write_run(result, cfg, out_dir, _recorded_command("run"))
     except UserError as err:
         _fail(err, out_dir, user_error=True)
+        return err
     except Exception as err:
         _fail(err, out_dir, user_error=False)
-        raise
+        return err
     _print_headline(result.summary, out_dir)
+    return None
+
+
+def replicates(cfg: DictConfig, out_dir: Path):
+    """(config, folder) of each replicate: seeds seed, seed+1, ..., in subfolders when several."""
+    count = int(cfg.replicates)
+    for k in range(count):
+        rep = cfg.copy()
+        rep.seed = int(cfg.seed) + k
+        yield rep, (out_dir if count == 1 else out_dir / f"seed_{rep.seed}")
 
 
 COMMANDS = {"run": (run, "simulate one region (or a Hydra multirun sweep with -m)")}

@@ -122,7 +122,8 @@ def load_config(overrides: Sequence[str] = ()) -> DictConfig:
 def config_hash(cfg: DictConfig) -> str:
     """Stable short hash of the resolved configuration without Hydra's own section."""
     container = OmegaConf.to_container(cfg, resolve=True)
-    container.pop("hydra", None)
+    for key in ("hydra", "resume"):   # neither changes what a run computes
+        container.pop(key, None)
     text = json.dumps(container, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -82,6 +82,19 @@ def simulate(cfg) -> RunResult:
     return RunResult(model, ts, recorder.cities(), recorder.events(), recorder.links(), summary)
 
 
+def is_complete(out_dir: Path, cfg) -> bool:
+    """A folder holds a finished run of this very config (used to resume sweeps)."""
+    import json
+
+    path = Path(out_dir) / SUMMARY_FILE
+    if not path.exists():
+        return False
+    try:
+        return json.loads(path.read_text()).get("config_hash") == config_hash(cfg)
+    except ValueError:
+        return False
+
+
 def write_run(result: RunResult, cfg, out_dir: Path, command: str = "") -> Path:
     """Write tables, figures and finally summary.json, whose presence marks a complete run."""
     out_dir = Path(out_dir)

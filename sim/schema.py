@@ -163,6 +163,8 @@ class Config:
     seed: int = param(0, 2**32 - 1, "seed of the model's random generator")
     start_year: int = param(1900, 2200, "first simulated year")
     years: int = param(1, 1000, "number of simulated years")
+    replicates: int = param(1, 100_000, "runs per job, with seeds seed, seed+1, ... (one folder each)")
+    resume: bool = param(doc="skip replicates whose folder already holds a complete run of this config")
     region: RegionConfig = field(default_factory=RegionConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     mechanism: dict[str, Any] = field(default_factory=dict)
