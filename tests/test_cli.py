@@ -76,7 +76,7 @@ def test_run_help_shows_config_groups(tmp_path):
     proc = sim(tmp_path, "run", "--help")
     assert proc.returncode == 0
     assert "region: csv, middle_yangtze, synthetic, yangtze_delta, yangtze_delta_26" in proc.stdout
-    assert "mechanism: none" in proc.stdout
+    assert "mechanism: enclave, joint_investment, none, three_tier" in proc.stdout
 
 
 def test_cfg_job_prints_resolved_config(tmp_path):

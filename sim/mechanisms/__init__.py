@@ -95,12 +95,9 @@ class NoMechanism(Mechanism):
 
 
 def _load_all() -> None:
+    """Import every mechanism module so that its class registers itself."""
     for module in MODULES:
-        try:
-            importlib.import_module(f"sim.mechanisms.{module}")
-        except ModuleNotFoundError as err:
-            if err.name != f"sim.mechanisms.{module}":
-                raise
+        importlib.import_module(f"sim.mechanisms.{module}")
 
 
 def schemas() -> dict[str, type]:
