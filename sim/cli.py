@@ -131,7 +131,17 @@ def replicates(cfg: DictConfig, out_dir: Path):
         yield rep, (out_dir if count == 1 else out_dir / f"seed_{rep.seed}")
 
 
-COMMANDS = {"run": (run, "simulate one region (or a Hydra multirun sweep with -m)")}
+def report() -> int:
+    """Aggregate a sweep folder (imported lazily: it needs no model code)."""
+    from sim.report import main as report_main
+
+    return report_main()
+
+
+COMMANDS = {
+    "run": (run, "simulate one region (or a Hydra multirun sweep with -m)"),
+    "report": (report, "tables, effects against a baseline, figures and provenance of a sweep folder"),
+}
 
 
 def usage() -> str:
@@ -153,5 +163,4 @@ def main(argv: list[str] | None = None) -> int:
               "Run 'python -m sim --help' for usage.", file=sys.stderr)
         return 2
     sys.argv = [f"{sys.argv[0]} {name}", *args[1:]]
-    COMMANDS[name][0]()
-    return 0
+    return COMMANDS[name][0]() or 0
