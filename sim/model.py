@@ -14,6 +14,7 @@ import numpy as np
 
 from sim import firms, mechanisms
 from sim.city import City
+from sim.errors import ConfigError
 from sim.cooperation import cooperation_round
 from sim.game import pair_weights
 from sim.learning import RULES, LearningState
@@ -129,6 +130,15 @@ class CityModel(mesa.Model):
     def trust_by_city(self) -> np.ndarray:
         """Mean trust of each city in the cities it shares (or has shared) a group with."""
         return self.edges.mean_trust_by_city()
+
+    def city_mask(self, names, key: str, instead: str) -> np.ndarray:
+        """Cities named in a config list; an unknown name is a configuration error naming ``key``."""
+        unknown = sorted(set(names) - set(self.names))
+        if unknown:
+            raise ConfigError(
+                f"{key} lists cities that are not in region {self.region.name}: {', '.join(unknown)}. "
+                f"Use names from the region's 'name' column (e.g. '{self.names[0]}'), or {instead}.")
+        return np.isin(self.names, list(names))
 
     def group_set(self, groups: Groups) -> GroupSet:
         """Groups with what the yearly rounds need precomputed: pair distances and edge indices."""

@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.errors import ConfigError
 from sim.mechanisms import Mechanism, register
 from sim.model import INVESTMENT, OUTBID, PLATFORM, SUBSIDY
 from sim.schema import param
@@ -104,13 +103,7 @@ class JointInvestment(Mechanism):
         """Cities that may be members at all (before exclusions and opt-in draws)."""
         if p.membership != "list":
             return np.ones(model.n, dtype=bool)
-        unknown = sorted(set(p.members) - set(model.names))
-        if unknown:
-            raise ConfigError(
-                f"mechanism.joint_investment.members lists cities that are not in region "
-                f"{model.region.name}: {', '.join(unknown)}. Use names from the region's 'name' column "
-                "(e.g. 'Wuhan'), or membership=all.")
-        return np.isin(model.names, list(p.members))
+        return model.city_mask(p.members, "mechanism.joint_investment.members", "membership=all")
 
     # ------------------------------------------------------------------ schedule
     def before_round(self, model) -> None:

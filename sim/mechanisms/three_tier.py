@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.errors import ConfigError
 from sim.mechanisms import Mechanism, register
 from sim.schema import DOMAINS, param
 
@@ -87,13 +86,7 @@ class ThreeTier(Mechanism):
             return model.core.copy()
         if p.founders == "none":
             return np.zeros(model.n, dtype=bool)
-        unknown = sorted(set(p.founder_names) - set(model.names))
-        if unknown:
-            raise ConfigError(
-                f"mechanism.three_tier.founder_names lists cities that are not in region "
-                f"{model.region.name}: {', '.join(unknown)}. Use names from the region's 'name' column "
-                "(e.g. 'Wuhan'), or founders=capitals.")
-        return np.isin(model.names, list(p.founder_names))
+        return model.city_mask(p.founder_names, "mechanism.three_tier.founder_names", "founders=capitals")
 
     # ------------------------------------------------------------------ schedule
     def before_round(self, model) -> None:
