@@ -1,0 +1,67 @@
+"""Sweep progress in the log: runs done out of the total, and the time left.
+
+A Hydra callback. At the start of a multirun it expands the sweep with Hydra's own sweeper
+to count the runs (jobs x replicates) and notes the start time in the sweep folder; at the
+end of every job, in whichever process or cluster node ran it, it counts the finished run
+folders and logs one line, also appended to ``<sweep dir>/progress.log``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+log = logging.getLogger("sim.progress")
+STATE = ".progress.json"
+
+
+def expected_jobs(hydra_cfg: DictConfig) -> int:
+    """Number of jobs of a sweep, by Hydra's own expansion of its overrides."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    params = [f"{k}={v}" for k, v in (hydra_cfg.sweeper.get("params") or {}).items()]
+    task = list(hydra_cfg.overrides.task)
+    keys = {o.split("=", 1)[0] for o in task}
+    overrides = [p for p in params if p.split("=", 1)[0] not in keys] + task
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    return sum(len(batch) for batch in BasicSweeper.split_arguments(parsed, None))
+
+
+def finished_runs(sweep_dir: Path) -> int:
+    """Run folders that are complete or have failed."""
+    return sum(1 for _ in sweep_dir.rglob("summary.json")) + sum(1 for _ in sweep_dir.rglob("error.txt"))
+
+
+def describe(done: int, total: int, elapsed: float) -> str:
+    left = elapsed / done * (total - done) if done else float("nan")
+    return (f"progress: {done}/{total} runs done ({done / max(total, 1):.0%}), "
+            f"elapsed {elapsed / 60:.1f} min, about {left / 60:.1f} min left")
+
+
+class SweepProgress(Callback):
+    """Log 'runs done / total, time left' after every job of a multirun."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        total = expected_jobs(config.hydra) * int(config.get("replicates", 1))
+        (sweep_dir / STATE).write_text(json.dumps({"total": total, "start": time.time()}))
+        log.info("sweep of %d runs started in %s", total, sweep_dir)
+
+    def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        state_file = sweep_dir / STATE
+        if config.hydra.mode is None or str(config.hydra.mode) != "RunMode.MULTIRUN" or not state_file.exists():
+            return
+        state = json.loads(state_file.read_text())
+        line = describe(finished_runs(sweep_dir), state["total"], time.time() - state["start"])
+        log.info(line)
+        with open(sweep_dir / "progress.log", "a") as fh:
+            fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}\n")
