@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import mesa
 import numpy as np
+from omegaconf import DictConfig, OmegaConf
 
 from sim import firms, mechanisms
 from sim.city import City
@@ -37,6 +38,11 @@ INVESTMENT, ENCLAVE_AREA = D, D + 1
 TRAIT_AREA = np.array([*range(D), *range(D), INVESTMENT, ENCLAVE_AREA, INVESTMENT, INVESTMENT])
 
 
+def as_plain(node):
+    """A config node as the dataclass (or plain container) it describes."""
+    return OmegaConf.to_object(node) if isinstance(node, DictConfig) else node
+
+
 @dataclass(frozen=True)
 class GroupSet:
     """Groups plus their pairs' distances and trust-edge indices, built once per change."""
@@ -59,9 +65,11 @@ class CityModel(mesa.Model):
     def __init__(self, cfg, region: Region) -> None:
         super().__init__(rng=int(cfg.seed))
         self.cfg = cfg
-        self.params = cfg.model
+        # Plain dataclasses: attribute access on OmegaConf nodes costs ~50 us, which the
+        # yearly loop would otherwise pay thousands of times.
+        self.params = as_plain(cfg.model)
         self.region = region
-        self.year = int(cfg.start_year)
+        self.start_year = self.year = int(cfg.start_year)
         self._init_cities(region.cities)
         self._init_network()
         self._init_profiles_and_traits()

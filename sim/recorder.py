@@ -30,6 +30,7 @@ class Recorder:
 
     def __init__(self, model) -> None:
         self.model = model
+        self.keep_events = bool(model.cfg.output.events)
         self.rows: list[dict] = []
         self.city_blocks: list[dict] = []
         self.event_blocks: list[dict] = []
@@ -47,7 +48,7 @@ class Recorder:
             row[f"sanctions_{name}"] = int(out.detected.sum())
             implemented_count += out.implemented
             party_count += out.party
-            if m.cfg.output.events:
+            if self.keep_events:
                 self._domain_events(m, name, out)
         row["cooperation_index"] = float(np.mean([row[f"implemented_{d}"] for d in DOMAINS]))
         row["agreements_total"] = sum(row[f"agreements_{d}"] for d in DOMAINS)
@@ -78,7 +79,7 @@ class Recorder:
         placed = pl.host >= 0
         n_placed = int(placed.sum())
         subsidy = float(pl.subsidy.sum())
-        if m.cfg.output.events and len(pl.host):
+        if self.keep_events and len(pl.host):
             self.event_blocks.append(_events(
                 m.year, "firm", city=pl.host, sector=pl.sector, amount=pl.value, subsidy=pl.subsidy))
         return {

@@ -18,6 +18,7 @@ import importlib
 from typing import Any, ClassVar
 
 import pandas as pd
+from omegaconf import OmegaConf
 
 REGISTRY: dict[str, type["Mechanism"]] = {}
 MODULES = ("three_tier", "enclave", "joint_investment")
@@ -109,4 +110,12 @@ def schemas() -> dict[str, type]:
 def build(model, selected: dict[str, Any]) -> list[Mechanism]:
     """Instantiate the selected mechanisms, skipping the do-nothing baseline."""
     _load_all()
-    return [REGISTRY[name](model, params) for name, params in selected.items() if name != "none"]
+    return [REGISTRY[name](model, _typed(REGISTRY[name], params)) for name, params in selected.items()
+            if name != "none"]
+
+
+def _typed(cls: type[Mechanism], params: Any) -> Any:
+    """Parameters as the mechanism's schema dataclass (fast attribute access, types checked)."""
+    if cls.schema is None:
+        return params
+    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls.schema), params))

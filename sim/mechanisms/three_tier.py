@@ -92,7 +92,7 @@ class ThreeTier(Mechanism):
     def before_round(self, model) -> None:
         p = self.params
         self.year_flows = {"forum": 0.0, "admitted": 0.0, "shirkers": 0.0, "shirkers_fined": 0.0}
-        forum = (model.year - model.cfg.start_year) % p.forum_interval == 0
+        forum = (model.year - model.start_year) % p.forum_interval == 0
         if forum and self.member.any():
             self._hold_forum(model)
         if not self.member.any():
