@@ -21,8 +21,7 @@ from omegaconf import DictConfig
 
 from sim.configuration import register_schema, validate
 from sim.errors import UserError
-from sim.outputs import write_text
-from sim.runner import SUMMARY_FILE
+from sim.outputs import SUMMARY_FILE, write_text
 
 register_schema()
 log = logging.getLogger("sim")

@@ -7,8 +7,12 @@ import math
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:   # pandas is only needed by callers that already hold a DataFrame
+    import pandas as pd
+
+SUMMARY_FILE = "summary.json"   # written last: its presence marks a complete run
 
 
 def atomic(path: Path, write) -> Path:

@@ -42,9 +42,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sim.outputs import write_json, write_parquet, write_text
+from sim.outputs import SUMMARY_FILE, write_json, write_parquet, write_text
 
-SUMMARY_FILE = "summary.json"   # as sim.runner.SUMMARY_FILE; not imported: that module imports the model
 ERROR_FILE = "error.txt"
 CONFIDENCE = 0.95
 

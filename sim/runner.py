@@ -14,12 +14,11 @@ from omegaconf import OmegaConf
 
 from sim.configuration import config_hash
 from sim.model import CityModel
-from sim.outputs import write_json, write_parquet
+from sim.outputs import SUMMARY_FILE, write_json, write_parquet
 from sim.provenance import git_revision, package_versions
 from sim.regions import load_region
 
 LAST_YEARS = 5   # the cooperation index averages the last five simulated years
-SUMMARY_FILE = "summary.json"
 
 
 @dataclass
