@@ -137,9 +137,17 @@ def report() -> int:
     return report_main()
 
 
+def sensitivity() -> int:
+    """Sensitivity indices of a sweep run with hydra/sweeper=salib (needs no model code)."""
+    from sim.sensitivity import main as sensitivity_main
+
+    return sensitivity_main()
+
+
 COMMANDS = {
     "run": (run, "simulate one region (or a Hydra multirun sweep with -m)"),
     "report": (report, "tables, effects against a baseline, figures and provenance of a sweep folder"),
+    "sensitivity": (sensitivity, "Morris / Sobol indices and figures of a sweep run with hydra/sweeper=salib"),
 }
 
 
