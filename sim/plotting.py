@@ -173,6 +173,8 @@ def save_figure(fig: Figure, out_dir: Path, stem: str, sidecar: dict | None = No
             for fmt in ("png", "pdf"):
                 written.append(atomic(out_dir / f"{stem}.{fmt}", lambda tmp, fmt=fmt: fig.savefig(
                     tmp, format=fmt, dpi=DPI, metadata=_METADATA[fmt])))
+                # The layout is in inches, the same for both formats: solve it once.
+                fig.set_layout_engine("none")
         if sidecar is not None:
             written.append(write_json(sidecar, out_dir / f"{stem}.json"))
     finally:
