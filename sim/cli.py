@@ -151,7 +151,7 @@ def reproduce() -> None:
     return reproduce_main()
 
 
-def validate() -> int:
+def validate_patterns() -> int:
     """Pattern-oriented validation (the model loads only when it runs)."""
     from sim.validate import main as validate_main
 
@@ -162,7 +162,7 @@ COMMANDS = {
     "run": (run, "simulate one region (or a Hydra multirun sweep with -m)"),
     "report": (report, "tables, effects against a baseline, figures and provenance of a sweep folder"),
     "reproduce": (reproduce, "published public-goods models (lattice, scale-free) on the city model's engine"),
-    "validate": (validate, "run the patterns of DESIGN.md section 4 over many seeds; exit 1 if one fails"),
+    "validate": (validate_patterns, "run the patterns of DESIGN.md section 4 over many seeds; exit 1 if one fails"),
     "sensitivity": (sensitivity, "Morris / Sobol indices and figures of a sweep run with hydra/sweeper=salib"),
 }
 

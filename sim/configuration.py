@@ -28,7 +28,8 @@ def register_schema() -> None:
     ConfigStore.instance().store(name="base_config", node=Config)
 
 
-def _source(key: str, overrides: Sequence[str], choices: dict[str, str]) -> str:
+def _source(key: str, overrides: Sequence[str], choices: dict[str, str],
+            primary: str = "configs/config.yaml") -> str:
     """Name the place a value came from: a command-line override or a config file."""
     for item in overrides:
         name = item.lstrip("+~").split("=", 1)[0]
@@ -37,7 +38,7 @@ def _source(key: str, overrides: Sequence[str], choices: dict[str, str]) -> str:
     group = key.split(".", 1)[0]
     if group in choices and choices[group]:
         return f"configs/{group}/{choices[group]}.yaml"
-    return "configs/config.yaml"
+    return primary
 
 
 def _check_value(key: str, value, meta: dict) -> str | None:
@@ -99,15 +100,19 @@ def range_problems(cfg: DictConfig) -> list[tuple[str, str]]:
 def validate(cfg: DictConfig, overrides: Sequence[str] = (), choices: dict[str, str] | None = None) -> None:
     """Raise :class:`ConfigError` naming every out-of-range value and where it was set."""
     problems = range_problems(cfg)
-    if not problems:
-        return
-    choices = choices or {}
-    lines = [f"{problem} (set in {_source(key, overrides, choices)})" for key, problem in problems]
-    raise ConfigError(
+    if problems:
+        raise config_error(problems, overrides, choices or {}, command="run", example="key=value",
+                           listing="docs/ODD.md lists every parameter with its range")
+
+
+def config_error(problems, overrides, choices, command: str, example: str, listing: str,
+                 primary: str = "configs/config.yaml") -> ConfigError:
+    """One paragraph naming each bad value, where it was set, and how to fix it."""
+    lines = [f"{problem} (set in {_source(key, overrides, choices, primary)})" for key, problem in problems]
+    return ConfigError(
         "Invalid configuration: " + "; ".join(lines) + ". Nothing was run. Fix the value in that "
-        "file or override, e.g. 'python -m sim run key=value'; 'python -m sim run --cfg job' prints "
-        "the resolved configuration and docs/ODD.md lists every parameter with its range."
-    )
+        f"file or override, e.g. 'python -m sim {command} {example}'; 'python -m sim {command} --cfg job' "
+        f"prints the resolved configuration and {listing}.")
 
 
 def load_config(overrides: Sequence[str] = ()) -> DictConfig:

@@ -37,7 +37,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from sim import kernels
-from sim.configuration import _check_value, _source
+from sim.configuration import _check_value, config_error
 from sim.errors import ConfigError, UserError
 from sim.game import pair_weights
 from sim.network import Groups, ego_groups
@@ -129,19 +129,10 @@ def validate_study(cfg: DictConfig, overrides: Sequence[str] = (), choices: dict
                                  "network has an even average degree z = 2m"))
             elif z // 2 >= n:
                 problems.append(("study.mean_degree", f"study.mean_degree = {z} needs more than {z // 2} nodes"))
-    if not problems:
-        return
-    lines = []
-    for key, problem in problems:
-        where = _source(key, overrides, choices)
-        if where == "configs/config.yaml":
-            where = "configs/reproduce.yaml"
-        lines.append(f"{problem} (set in {where})")
-    raise ConfigError(
-        "Invalid configuration: " + "; ".join(lines) + ". Nothing was run. Fix the value, e.g. "
-        "'python -m sim reproduce study=lattice_pgg study.r=4.5'; 'python -m sim reproduce --cfg job' "
-        "prints the resolved configuration and section 7.12 of docs/ODD.md lists every study parameter."
-    )
+    if problems:
+        raise config_error(problems, overrides, choices, command="reproduce",
+                           example="study=lattice_pgg study.r=4.5", primary="configs/reproduce.yaml",
+                           listing="section 7.12 of docs/ODD.md lists every study parameter")
 
 
 def load_study_config(overrides: Sequence[str] = ()) -> DictConfig:

@@ -72,6 +72,13 @@ def test_help_lists_commands(tmp_path):
     assert proc.returncode == 2 and "unknown command 'frobnicate'" in proc.stderr
 
 
+@pytest.mark.parametrize("command", ["run", "report", "reproduce", "validate", "sensitivity"])
+def test_every_command_is_dispatched(command, tmp_path):
+    proc = sim(tmp_path, command, "--help")
+    assert proc.returncode == 0, proc.stderr
+    assert command in sim(tmp_path, "--help").stdout
+
+
 def test_run_help_shows_config_groups(tmp_path):
     proc = sim(tmp_path, "run", "--help")
     assert proc.returncode == 0
