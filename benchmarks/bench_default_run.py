@@ -1,86 +1,104 @@
-"""Default-run benchmark: model time per simulated year and whole-command wall time.
+"""Default run: model time per simulated year and whole-command wall time.
 
-Run: python benchmarks/bench_default_run.py [--repeats 5] [--out benchmarks/results]
-Writes default_run.json and default_run.md with the machine description. Timings are
-medians of repeated runs; the figure cost is reported as a ratio of two commands timed in
-the same session (with and without figures), never as an absolute pass/fail.
+    python benchmarks/bench_default_run.py [--repeats 5]
+
+* model time per simulated year: ``CityModel.step()`` alone, in this process, default region
+  (middle_yangtze), all three mechanisms, seeds 0..repeats-1 after one untimed warm-up run;
+* whole-command wall time of ``python -m sim run '+mechanism=[three_tier,enclave,joint_investment]'``
+  with figures (the default) and with ``output.figures=false``, each a fresh process (start-up,
+  config, simulation, parquet, figures), and of ``python -m sim run +mechanism=three_tier`` (the
+  command the 4 s target names). Commands are interleaved across repeats; medians.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-def machine() -> dict:
-    return {"python": platform.python_version(), "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()}
+from common import RESULTS, merge_loads, monitor, run_cli, stats, write_json  # noqa: E402
+
+ALL_MECHANISMS = "+mechanism=[three_tier,enclave,joint_investment]"
+COMMANDS = {
+    "all_mechanisms_with_figures": [ALL_MECHANISMS],
+    "all_mechanisms_without_figures": [ALL_MECHANISMS, "output.figures=false"],
+    "three_tier_with_figures": ["+mechanism=three_tier"],
+}
 
 
-def model_seconds_per_year(repeats: int, overrides: list[str]) -> dict:
-    """Median over repeats of the in-process time of model steps alone (no I/O, no set-up)."""
+def model_seconds_per_year(repeats: int, overrides: list[str]) -> tuple[dict, dict]:
+    """Time of model steps alone (no set-up, no I/O) per simulated year, one value per seed."""
     from sim.configuration import load_config
     from sim.model import CityModel
     from sim.regions import load_region
 
     cfg = load_config(overrides)
     times = []
-    for seed in range(repeats):
-        cfg.seed = seed
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model = CityModel(cfg, load_region(cfg.region))
-        start = time.perf_counter()
-        for _ in range(cfg.years):
-            model.step()
-        times.append((time.perf_counter() - start) / cfg.years)
-    return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times)}
+    with monitor() as load:
+        for seed in [0, *range(repeats)]:   # the first run warms caches and lazy imports
+            cfg.seed = seed
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = CityModel(cfg, load_region(cfg.region))
+            start = time.perf_counter()
+            for _ in range(cfg.years):
+                model.step()
+            times.append((time.perf_counter() - start) / cfg.years)
+    return stats(times[1:]), load.as_dict()
 
 
-def command_seconds(args: list[str], repeats: int) -> dict:
-    times = []
+def command_seconds(repeats: int) -> dict:
+    times: dict[str, list[float]] = {k: [] for k in COMMANDS}
+    loads: dict[str, list[dict]] = {k: [] for k in COMMANDS}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(repeats):
-            start = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "sim", "run", *args, f"hydra.run.dir={tmp}/r{i}"],
-                           check=True, capture_output=True, cwd=tmp)
-            times.append(time.perf_counter() - start)
-    return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times)}
+            for key, args in COMMANDS.items():
+                with monitor() as load:
+                    times[key].append(run_cli(["run", *args, f"hydra.run.dir={tmp}/{key}_{i}"], cwd=tmp))
+                loads[key].append(load.as_dict())
+    return {key: {"command": "python -m sim run " + " ".join(COMMANDS[key]), "wall_s": stats(times[key]),
+                  "load": merge_loads(loads[key])} for key in COMMANDS}
+
+
+def run(repeats: int = 5) -> dict:
+    per_year, load = model_seconds_per_year(repeats, [ALL_MECHANISMS])
+    commands = command_seconds(repeats)
+    with_fig = commands["all_mechanisms_with_figures"]["wall_s"]["median"]
+    without = commands["all_mechanisms_without_figures"]["wall_s"]["median"]
+    return {"region": "middle_yangtze (default)", "mechanisms": ALL_MECHANISMS, "years": 20, "repeats": repeats,
+            "model_seconds_per_year": {**per_year, "load": load}, "commands": commands,
+            "ratio_with_to_without_figures": with_fig / without}
+
+
+def markdown(r: dict) -> list[str]:
+    c = r["commands"]
+    py = r["model_seconds_per_year"]
+    rows = [("model time per simulated year (steps only, all mechanisms)",
+             f"{py['median'] * 1e3:.2f} ms", py["load"]["foreign_cores"])]
+    for key, label in (("all_mechanisms_with_figures", "whole command, all mechanisms, with figures"),
+                       ("all_mechanisms_without_figures", "whole command, all mechanisms, without figures"),
+                       ("three_tier_with_figures", "whole command `python -m sim run +mechanism=three_tier`")):
+        rows.append((label, f"{c[key]['wall_s']['median']:.2f} s", c[key]["load"]["foreign_cores"]))
+    md = [f"| default run (middle_yangtze, 20 years), median of {r['repeats']} | value | foreign load (cores) |",
+          "|---|---|---|"]
+    md += [f"| {a} | {b} | {f:.2f} |" for a, b, f in rows]
+    md.append(f"\nRatio of wall time with / without figures (all mechanisms): {r['ratio_with_to_without_figures']:.2f}.")
+    return md
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
-    parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. +mechanism=none")
     opts = parser.parse_args()
-    per_year = model_seconds_per_year(opts.repeats, opts.overrides)
-    full = command_seconds(opts.overrides, opts.repeats)
-    bare = command_seconds([*opts.overrides, "output.figures=false"], opts.repeats)
-    result = {"machine": machine(), "overrides": opts.overrides, "repeats": opts.repeats,
-              "model_seconds_per_year": per_year, "command_seconds": full,
-              "command_seconds_without_figures": bare,
-              "ratio_with_to_without_figures": full["median_s"] / bare["median_s"]}
-    opts.out.mkdir(parents=True, exist_ok=True)
-    (opts.out / "default_run.json").write_text(json.dumps(result, indent=2) + "\n")
-    rows = [("model time per simulated year", f"{per_year['median_s'] * 1e3:.2f} ms"),
-            ("`python -m sim run` wall time", f"{full['median_s']:.2f} s"),
-            ("same, without figures", f"{bare['median_s']:.2f} s"),
-            ("ratio with / without figures", f"{result['ratio_with_to_without_figures']:.2f}")]
-    md = [f"# Default run ({' '.join(opts.overrides) or 'defaults'}), median of {opts.repeats}", "",
-          f"Machine: {result['machine']}", "", "| measure | value |", "|---|---|"]
-    md += [f"| {k} | {v} |" for k, v in rows]
-    (opts.out / "default_run.md").write_text("\n".join(md) + "\n")
-    print("\n".join(md))
+    result = run(opts.repeats)
+    write_json(result, RESULTS / "default_run.json")
+    print("\n".join(markdown(result)))
 
 
 if __name__ == "__main__":

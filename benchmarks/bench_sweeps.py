@@ -1,68 +1,173 @@
-"""Sweep throughput: the same 100 runs through the basic launcher, joblib, and joblib + replicates.
+"""Sweep throughput: the same runs through our sweep path and through ``mesa.batch_run``.
 
-Run: python benchmarks/bench_sweeps.py [--runs 100] [--repeats 1] [--out benchmarks/results]
-Writes sweeps.json and sweeps.md (machine, wall times, runs per second and ratios against the
-basic launcher measured in the same session). Each sweep is a real `python -m sim run -m`.
+    python benchmarks/bench_sweeps.py [--seeds 100] [--repeats 3] [--efficiency-repeats 2]
+
+4 designs (none, three_tier, enclave, joint_investment) x ``seeds`` seeds, default region,
+20 years, measured in one session:
+
+* our sweep path: ``python -m sim run -m '+mechanism=none,three_tier,enclave,joint_investment'
+  'seed=range(0,SEEDS,10)' replicates=10 hydra/launcher=joblib output.figures=false
+  output.events=false hydra.launcher.n_jobs=2`` (n_jobs=2 is joblib's default -1 on this
+  2-core machine), whole command timed, every run's summary.json counted;
+* ``mesa.batch_run(BatchCityModel, {"design": [...], "seed": range(SEEDS)}, number_processes=2,
+  iterations=1, max_steps=20, data_collection_period=-1)`` called in this process (never inside
+  a Hydra/joblib worker: it forces the spawn start method), pool start-up included;
+* the same sweep with ``hydra.launcher.n_jobs=1`` for the parallel efficiency T1 / (2 T2).
+
+Our sweep path also writes each run's folder (parquet tables, config.json, summary.json with
+provenance); batch_run writes nothing and returns the same summary metrics in memory.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench_default_run import machine
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-COMMON = ["output.figures=false", "output.events=false"]
+from common import RESULTS, merge_loads, monitor, run_cli, stats, write_json  # noqa: E402
 
-
-def sweeps(runs: int, per_job: int) -> dict[str, list[str]]:
-    return {
-        "basic launcher, one run per job": [f"seed=range(0,{runs})"],
-        "joblib launcher, one run per job": [f"seed=range(0,{runs})", "hydra/launcher=joblib"],
-        f"joblib launcher, {per_job} replicates per job": [
-            f"seed=range(0,{runs},{per_job})", f"replicates={per_job}", "hydra/launcher=joblib"],
-    }
+DESIGNS = ("none", "three_tier", "enclave", "joint_investment")
+PER_JOB = 10
 
 
-def wall_time(args: list[str], runs: int) -> float:
-    with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "sim", "run", "-m", *args, *COMMON, f"hydra.sweep.dir={tmp}/s"],
-                       check=True, capture_output=True, cwd=tmp)
-        elapsed = time.perf_counter() - start
+def sweep_args(seeds: int, n_jobs: int) -> list[str]:
+    return ["run", "-m", f"+mechanism={','.join(DESIGNS)}", f"seed=range(0,{seeds},{PER_JOB})",
+            f"replicates={PER_JOB}", "hydra/launcher=joblib", "output.figures=false", "output.events=false",
+            f"hydra.launcher.n_jobs={n_jobs}"]
+
+
+def time_sweep(seeds: int, n_jobs: int) -> tuple[float, dict]:
+    runs = len(DESIGNS) * seeds
+    with tempfile.TemporaryDirectory() as tmp, monitor() as load:
+        elapsed = run_cli([*sweep_args(seeds, n_jobs), f"hydra.sweep.dir={tmp}/s"], cwd=tmp)
         done = sum(1 for _ in Path(tmp, "s").rglob("summary.json"))
     if done != runs:
-        raise RuntimeError(f"expected {runs} runs, found {done}")
-    return elapsed
+        raise RuntimeError(f"sweep with n_jobs={n_jobs}: expected {runs} runs, found {done}")
+    return elapsed, load.as_dict()
+
+
+def time_batch_run(seeds: int, processes: int = 2) -> tuple[float, dict]:
+    from mesa.batchrunner import batch_run
+
+    from batch_model import BatchCityModel
+
+    runs = len(DESIGNS) * seeds
+    with monitor() as load:
+        start = time.perf_counter()
+        rows = batch_run(BatchCityModel, {"design": list(DESIGNS), "seed": range(seeds)},
+                         number_processes=processes, iterations=1, max_steps=20, data_collection_period=-1,
+                         display_progress=False)
+        elapsed = time.perf_counter() - start
+    if len(rows) != runs or any(r["Step"] != 19 or r["cooperation_index"] is None for r in rows):
+        raise RuntimeError(f"batch_run: expected {runs} finished 20-year runs, got {len(rows)}")
+    return elapsed, load.as_dict()
+
+
+def per_run_breakdown(runs: int = 10) -> dict:
+    """Diagnostic, in this process: where one run of the sweep path spends its time (three_tier,
+    default region), next to what BatchCityModel does per run. Milliseconds per run, medians."""
+    import warnings
+
+    from sim.configuration import config_hash, load_config
+    from sim.provenance import git_revision, package_versions
+    from sim.runner import simulate, write_run
+
+    from batch_model import BatchCityModel
+
+    cfg = load_config(["+mechanism=three_tier", "output.figures=false", "output.events=false"])
+    parts: dict[str, list[float]] = {"batch_run model (build, 20 steps, summary)": [],
+                                     "simulate() (same, plus run tables and provenance)": [],
+                                     "provenance alone (git_revision, package_versions, config_hash; part of simulate())": [],
+                                     "write_run() (parquet tables, config.json, summary.json)": []}
+    keys = list(parts)
+
+    def timed(key, fn):
+        start = time.perf_counter()
+        out = fn()
+        parts[key].append((time.perf_counter() - start) * 1e3)
+        return out
+
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        simulate(cfg)   # warm-up
+        for seed in range(runs):
+            cfg.seed = seed
+            def batch(seed=seed):
+                m = BatchCityModel("three_tier", seed)
+                while m.running:
+                    m.step()
+            timed(keys[0], batch)
+            result = timed(keys[1], lambda: simulate(cfg))
+            timed(keys[2], lambda: (git_revision(), package_versions(), config_hash(cfg)))
+            timed(keys[3], lambda: write_run(result, cfg, Path(tmp, str(seed)), "bench"))
+    return {k: statistics.median(v) for k, v in parts.items()}
+
+
+def run(seeds: int = 100, repeats: int = 3, efficiency_repeats: int = 2) -> dict:
+    """Interleaved repeats (sweep n_jobs=2, batch_run, sweep n_jobs=1) so that slow drifts in the
+    machine's load hit all three alike; medians over repeats. ``efficiency_repeats`` = 0 skips
+    the n_jobs=1 sweep."""
+    runs = len(DESIGNS) * seeds
+    times: dict[str, list[float]] = {"sweep_n2": [], "batch_run": [], "sweep_n1": []}
+    loads: dict[str, list[dict]] = {k: [] for k in times}
+    for i in range(max(repeats, efficiency_repeats)):
+        for key in times:
+            if i >= (efficiency_repeats if key == "sweep_n1" else repeats):
+                continue
+            t, load = (time_batch_run(seeds) if key == "batch_run"
+                       else time_sweep(seeds, 2 if key == "sweep_n2" else 1))
+            times[key].append(t)
+            loads[key].append(load)
+    out = {"designs": list(DESIGNS), "seeds": seeds, "runs": runs, "years": 20, "repeats": repeats,
+           "efficiency_repeats": efficiency_repeats,
+           "command": "python -m sim " + " ".join(sweep_args(seeds, 2))}
+    for key, values in times.items():
+        if values:
+            out[key] = {"wall_s": stats(values), "runs_per_s": runs / statistics.median(values),
+                        "load": merge_loads(loads[key])}
+    out["ratio_sweep_to_batch_run"] = out["sweep_n2"]["runs_per_s"] / out["batch_run"]["runs_per_s"]
+    if efficiency_repeats:
+        t1, t2 = out["sweep_n1"]["wall_s"]["median"], out["sweep_n2"]["wall_s"]["median"]
+        out["parallel_efficiency"] = t1 / (2 * t2)
+    out["per_run_ms"] = per_run_breakdown()
+    return out
+
+
+def markdown(r: dict) -> list[str]:
+    md = [f"| sweep ({r['runs']} runs: 4 designs x {r['seeds']} seeds, 20 years) | wall time (median of n) | runs/s "
+          "| foreign load (cores) |", "|---|---|---|---|"]
+    labels = {"sweep_n2": "`python -m sim run -m ...` joblib, n_jobs=2", "batch_run": "`mesa.batch_run`, 2 processes",
+              "sweep_n1": "`python -m sim run -m ...` joblib, n_jobs=1"}
+    for key, label in labels.items():
+        if key in r:
+            md.append(f"| {label} | {r[key]['wall_s']['median']:.1f} s (n={r[key]['wall_s']['n']}) | "
+                      f"{r[key]['runs_per_s']:.2f} | "
+                      f"{r[key]['load']['foreign_cores']:.2f} |")
+    md.append(f"\nRatio of runs/s, our sweep / batch_run: {r['ratio_sweep_to_batch_run']:.2f}.")
+    if "parallel_efficiency" in r:
+        md.append(f"Parallel efficiency on 2 cores, T1 / (2 T2): {r['parallel_efficiency']:.0%}.")
+    if "per_run_ms" in r:
+        md += ["", "Diagnostic (one process, three_tier, median of 10 runs): milliseconds per run", "",
+               "| part | ms per run |", "|---|---|"]
+        md += [f"| {k} | {v:.0f} |" for k, v in r["per_run_ms"].items()]
+    return md
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=100)
-    parser.add_argument("--per-job", type=int, default=10)
-    parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--seeds", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of the n_jobs=2 sweep and of batch_run")
+    parser.add_argument("--efficiency-repeats", type=int, default=2,
+                        help="repeats of the n_jobs=1 sweep (0: skip the parallel efficiency)")
     opts = parser.parse_args()
-    results = {}
-    for label, args in sweeps(opts.runs, opts.per_job).items():
-        times = [wall_time(args, opts.runs) for _ in range(opts.repeats)]
-        results[label] = {"args": args, "wall_s": statistics.median(times), "runs_per_s": opts.runs / statistics.median(times)}
-    base = next(iter(results.values()))["wall_s"]
-    md = [f"# Sweep throughput: {opts.runs} runs, default region, median of {opts.repeats}", "",
-          f"Machine: {machine()}", "", "| sweep | wall time | runs/s | speed-up vs basic |", "|---|---|---|---|"]
-    for label, r in results.items():
-        r["speedup_vs_basic"] = base / r["wall_s"]
-        md.append(f"| {label} | {r['wall_s']:.1f} s | {r['runs_per_s']:.2f} | {r['speedup_vs_basic']:.2f} |")
-    opts.out.mkdir(parents=True, exist_ok=True)
-    (opts.out / "sweeps.json").write_text(json.dumps({"machine": machine(), "results": results}, indent=2) + "\n")
-    (opts.out / "sweeps.md").write_text("\n".join(md) + "\n")
-    print("\n".join(md))
+    result = run(opts.seeds, opts.repeats, opts.efficiency_repeats)
+    write_json(result, RESULTS / "sweeps.json")
+    print("\n".join(markdown(result)))
 
 
 if __name__ == "__main__":
