@@ -28,6 +28,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from sim.provenance import git_revision, package_versions
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
 PYTHON = sys.executable
@@ -55,31 +57,16 @@ def _mem_total_gb() -> float | None:
 
 
 def _versions() -> dict:
+    """The project's provenance versions, plus the benchmark-specific packages."""
     from importlib import metadata
 
-    out = {"python": platform.python_version()}
-    for name in ("sim", "mesa", "numpy", "numba", "pandas", "hydra-core", "hydra-joblib-launcher", "joblib"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
-def _git() -> str | None:
-    try:
-        rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=5, check=True).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return rev + ("+dirty" if dirty else "")
+    extra = {name: metadata.version(name) for name in ("numba", "hydra-joblib-launcher", "joblib")}
+    return {**package_versions(), **extra}
 
 
 def machine() -> dict:
     return {"cpu": _cpu_model(), "cores": os.cpu_count(), "memory_gb": _mem_total_gb(),
-            "platform": platform.platform(), "versions": _versions(), "git": _git(),
+            "platform": platform.platform(), "versions": _versions(), "git": git_revision(),
             "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]}
 
 
