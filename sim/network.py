@@ -39,24 +39,33 @@ def gravity_partners(xyz: np.ndarray, gdp: np.ndarray, k: int, gamma: float, min
                      chunk: int = 256):
     """Each city's k strongest gravity partners, R_ij = Y_i Y_j / d_ij^gamma (exact).
 
-    Candidates are first the max(4k, 32) nearest cities (a k-d tree, O(N log N)); a city
-    whose k-th candidate could still be beaten by the largest city beyond its candidate
-    radius is searched again over all cities, in chunks, so the result equals a dense search.
+    Candidates are first the max(4k, 32) nearest cities (a k-d tree, O(N log N)). A city
+    beyond a row's candidate radius r_i can only beat the row's k-th candidate if its GDP
+    exceeds (k-th strength) x r_i^gamma, so rows are searched again over their near
+    candidates plus just those large cities (the largest first): equal to a dense search.
     Returns (partners, distances), both (N, k), strongest partner first.
     """
     n = len(gdp)
     k = min(k, n - 1)
     m = min(n - 1, max(4 * k, 32))
-    near_km, cand = cKDTree(xyz).query(xyz, k=m + 1)
+    near_chord, cand = cKDTree(xyz).query(xyz, k=m + 1)
     rows = np.arange(n)
     partners, dist, kth = _strongest(xyz, gdp, rows, cand, k, gamma, min_km)
     if m < n - 1:
-        radius_km = 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(near_km[:, -1] / 2, 0, 1))
-        unsure = np.flatnonzero(gdp.max() / np.maximum(radius_km, min_km) ** gamma > kth)
-        everyone = np.broadcast_to(rows, (min(chunk, n), n))
+        radius_km = np.maximum(2 * EARTH_RADIUS_KM * np.arcsin(np.clip(near_chord[:, -1] / 2, 0, 1)), min_km)
+        largest = np.argsort(-gdp, kind="stable")
+        rank = np.empty(n, dtype=np.int64)
+        rank[largest] = np.arange(n)
+        # How many of the largest cities could still beat each row's k-th candidate from afar.
+        reach = np.searchsorted(-gdp[largest], -kth * radius_km**gamma, side="left")
+        unsure = np.flatnonzero(reach > 0)
+        unsure = unsure[np.argsort(reach[unsure], kind="stable")]   # similar reach per chunk
         for start in range(0, len(unsure), chunk):
             part = unsure[start:start + chunk]
-            p, d, _ = _strongest(xyz, gdp, part, everyone[:len(part)], k, gamma, min_km)
+            top = largest[: reach[part].max()]
+            near = np.where(rank[cand[part]] < len(top), part[:, None], cand[part])  # no duplicates
+            both = np.hstack([near, np.broadcast_to(top, (len(part), len(top)))])
+            p, d, _ = _strongest(xyz, gdp, part, both, k, gamma, min_km)
             partners[part], dist[part] = p, d
     return partners, dist
 
