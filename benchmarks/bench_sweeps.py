@@ -150,7 +150,7 @@ def markdown(r: dict) -> list[str]:
                       f"{r[key]['load']['foreign_cores']:.2f} |")
     md.append(f"\nRatio of runs/s, our sweep / batch_run: {r['ratio_sweep_to_batch_run']:.2f}.")
     if "parallel_efficiency" in r:
-        md.append(f"Parallel efficiency on 2 cores, T1 / (2 T2): {r['parallel_efficiency']:.0%}.")
+        md.append(f"Parallel efficiency on 2 cores, T1 / (2 T2): {r['parallel_efficiency']:.1%}.")
     if "per_run_ms" in r:
         md += ["", "Diagnostic (one process, three_tier, median of 10 runs): milliseconds per run", "",
                "| part | ms per run |", "|---|---|"]

@@ -97,7 +97,7 @@ def targets(results: dict) -> list[dict]:
             n1 = w["sweep_n1"]
             rows.append(target("sweep parallel efficiency on 2 cores, T1 / (2 T2)", eff, 80, "%", True,
                                [n1["load"], n2["load"]], low=eff / slowdown(n1["load"], 1),
-                               high=eff * slowdown(n2["load"], 2), fmt="{:.0f}"))
+                               high=eff * slowdown(n2["load"], 2), fmt="{:.1f}"))
     if "engine" in results:
         e = results["engine"]
         rows.append(target("engine: lattice_pgg strategy updates per second (L = 100)",
@@ -148,7 +148,7 @@ def main() -> None:
     opts = parser.parse_args()
     mode = "quick" if opts.quick else "full"
     cfg = SETTINGS[mode]
-    report = {"mode": mode, "settings": cfg, "command": "python benchmarks/run_all.py " + " ".join(sys.argv[1:]),
+    report = {"mode": mode, "settings": cfg, "command": " ".join(["python benchmarks/run_all.py", *sys.argv[1:]]),
               "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": machine(), "results": {}}
     start = time.perf_counter()
     runners = {
