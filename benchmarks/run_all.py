@@ -1,7 +1,7 @@
 """Run every benchmark and write one results table with the machine description.
 
-    python benchmarks/run_all.py            # full suite, about 10 minutes on 2 idle cores
-    python benchmarks/run_all.py --quick    # fewer repeats and 20 seeds per sweep design, about 3 minutes
+    python benchmarks/run_all.py            # full suite, about 11 minutes on 2 idle cores
+    python benchmarks/run_all.py --quick    # fewer repeats and 20 seeds per sweep design, about 2 minutes
 
 Writes ``benchmarks/results/benchmarks.json`` and ``benchmarks/results/benchmarks.md`` (git
 ignores the folder) and prints the markdown. Timings are medians of repeated runs; comparisons
