@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import RESULTS, merge_loads, monitor, run_cli, stats, write_json  # noqa: E402
+from common import merge_loads, monitor, publish, run_cli, stats  # noqa: E402
 
 ALL_MECHANISMS = "+mechanism=[three_tier,enclave,joint_investment]"
 COMMANDS = {
@@ -97,8 +97,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     opts = parser.parse_args()
     result = run(opts.repeats)
-    write_json(result, RESULTS / "default_run.json")
-    print("\n".join(markdown(result)))
+    publish(result, "default_run", markdown)
 
 
 if __name__ == "__main__":

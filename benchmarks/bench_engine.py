@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ROOT, RESULTS, monitor, stats, write_json  # noqa: E402
+from common import ROOT, monitor, publish, stats  # noqa: E402
 
 RATE = re.compile(r"L = (\d+), r = ([\d.]+), (\d+) sweeps: ([\d.]+) M updates/s")
 
@@ -63,8 +63,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     opts = parser.parse_args()
     result = run(opts.repeats)
-    write_json(result, RESULTS / "engine.json")
-    print("\n".join(markdown(result)))
+    publish(result, "engine", markdown)
 
 
 if __name__ == "__main__":

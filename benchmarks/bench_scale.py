@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import PYTHON, RESULTS, merge_loads, monitor, stats, write_json  # noqa: E402
+from common import PYTHON, merge_loads, monitor, publish, stats  # noqa: E402
 
 MECHANISMS = "+mechanism=[three_tier,enclave,joint_investment]"
 
@@ -143,8 +143,7 @@ def main() -> None:
         child(opts.child)
         return
     result = run(sorted(opts.sizes), opts.repeats)
-    write_json(result, RESULTS / "scale.json")
-    print("\n".join(markdown(result)))
+    publish(result, "scale", markdown)
 
 
 if __name__ == "__main__":

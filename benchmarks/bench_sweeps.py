@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import RESULTS, merge_loads, monitor, run_cli, stats, write_json  # noqa: E402
+from common import merge_loads, monitor, publish, run_cli, stats  # noqa: E402
 
 DESIGNS = ("none", "three_tier", "enclave", "joint_investment")
 PER_JOB = 10
@@ -166,8 +166,7 @@ def main() -> None:
                         help="repeats of the n_jobs=1 sweep (0: skip the parallel efficiency)")
     opts = parser.parse_args()
     result = run(opts.seeds, opts.repeats, opts.efficiency_repeats)
-    write_json(result, RESULTS / "sweeps.json")
-    print("\n".join(markdown(result)))
+    publish(result, "sweeps", markdown)
 
 
 if __name__ == "__main__":

@@ -164,3 +164,9 @@ def verdict(value: float, limit: float, higher_is_better: bool, low: float, high
 def write_json(data: dict, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def publish(result: dict, name: str, markdown) -> None:
+    """Write a benchmark's result to results/<name>.json and print its markdown table."""
+    write_json(result, RESULTS / f"{name}.json")
+    print("\n".join(markdown(result)))
