@@ -20,6 +20,7 @@ one paragraph naming the file, line and column and saying how to fix it.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import warnings
 from collections.abc import Callable
@@ -77,15 +78,25 @@ def load_region(cfg) -> Region:
     """Build the :class:`Region` that ``cfg`` (the ``region`` config node) names."""
     name = _get(cfg, "name")
     if name in EMBEDDED:
-        region = _load_embedded(name)
+        region = _fresh_copy(_load_embedded(name))
     elif name == "csv":
         region = _load_user_csv(_get(cfg, "path"))
     elif name == "synthetic":
-        region = _synthetic(cfg)
+        region = _fresh_copy(_synthetic(_synthetic_params(cfg)))
     else:
         raise _unknown_region(name)
     _warn_imputed(region)
     return region
+
+
+def _fresh_copy(region: Region) -> Region:
+    """A caller's own copy of a cached region, so that no run can change another's input.
+
+    Shipped tables and synthetic layouts are fixed functions of their settings, so they are
+    parsed or generated once per process (a sweep's replicates share them: ~19 ms per run for
+    the default region); a user's CSV file is re-read every time, as it may be edited.
+    """
+    return Region(region.name, region.cities.copy(), region.source)
 
 
 def _unknown_region(name) -> RegionError:
@@ -107,6 +118,7 @@ def _get(cfg, key: str, default=None):
 # --------------------------------------------------------------------------- reading files
 
 
+@functools.cache
 def _load_embedded(name: str) -> Region:
     """Read a table shipped in ``sim.data``; it passes the same checks as a user's file."""
     resource = resources.files("sim.data").joinpath(f"{name}.csv")
@@ -441,14 +453,20 @@ _CORE_PERIPHERY_RATIO = 2.5  # target per-capita gap between a province's core a
 _SYNTHETIC_KEYS = ("n_cities", "n_provinces", "circles_per_province", "zipf_exponent", "extent_km", "seed")
 
 
-def _synthetic(cfg) -> Region:
-    """Generate a layout from ``region.seed`` alone.
+def _synthetic_params(cfg) -> tuple:
+    """The settings a synthetic layout depends on, in :data:`_SYNTHETIC_KEYS` order (hashable)."""
+    return tuple(_get(cfg, key) for key in _SYNTHETIC_KEYS)
+
+
+@functools.cache
+def _synthetic(values: tuple) -> Region:
+    """Generate a layout from the region settings and ``region.seed`` alone.
 
     The layout is an *input*: it depends only on the region settings and ``region.seed``,
     never on the model's ``seed``, so replicate runs with different model seeds share the
     same cities. See :func:`synthetic_cities` for the construction.
     """
-    params = {key: _get(cfg, key) for key in _SYNTHETIC_KEYS}
+    params = dict(zip(_SYNTHETIC_KEYS, values))
     unset = [key for key, value in params.items() if value is None]
     if unset:
         raise RegionError(

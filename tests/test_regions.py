@@ -376,3 +376,21 @@ def test_region_yaml_matches_the_schema(name):
     assert cfg.name == name
     if name != "csv":
         assert len(load_quietly(cfg)) == (SIZES[name] if name in SIZES else 250)
+
+
+@pytest.mark.parametrize("cfg", [region_cfg("middle_yangtze"), synthetic_cfg(n_cities=40)], ids=["embedded", "synthetic"])
+def test_repeated_loads_are_equal_and_independent(cfg):
+    """Shipped and synthetic regions are built once per process; each caller still owns its copy."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        first, second = load_region(cfg), load_region(cfg)
+    pd.testing.assert_frame_equal(first.cities, second.cities)
+    first.cities.loc[0, "gdp"] = -1.0
+    assert second.cities.loc[0, "gdp"] > 0 and load_region(cfg).cities.loc[0, "gdp"] > 0
+
+
+def test_the_imputation_warning_is_repeated_for_every_load():
+    """A cached region still warns each run about its imputed values (the CLI logs it per run)."""
+    for _ in range(2):
+        with pytest.warns(UserWarning, match="imputed values for 3 cities"):
+            load_region(region_cfg("middle_yangtze"))
