@@ -124,9 +124,15 @@ def load_config(overrides: Sequence[str] = ()) -> DictConfig:
     return cfg
 
 
-def config_hash(cfg: DictConfig) -> str:
-    """Stable short hash of the resolved configuration without Hydra's own section."""
-    container = OmegaConf.to_container(cfg, resolve=True)
+def resolved(cfg: DictConfig) -> dict:
+    """The configuration as plain data, interpolations resolved (what config.json holds)."""
+    return OmegaConf.to_container(cfg, resolve=True)
+
+
+def config_hash(cfg: DictConfig | dict) -> str:
+    """Stable short hash of the resolved configuration (a config or its :func:`resolved` data)
+    without Hydra's own section."""
+    container = dict(cfg) if isinstance(cfg, dict) else resolved(cfg)
     for key in ("hydra", "resume"):   # neither changes what a run computes
         container.pop(key, None)
     text = json.dumps(container, sort_keys=True, default=str)
@@ -141,4 +147,4 @@ def schema_keys() -> list[str]:
     return keys
 
 
-__all__ = ["register_schema", "validate", "load_config", "config_hash", "schema_keys", "range_problems"]
+__all__ = ["register_schema", "validate", "load_config", "resolved", "config_hash", "schema_keys", "range_problems"]

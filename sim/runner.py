@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from omegaconf import OmegaConf
 
-from sim.configuration import config_hash
+from sim.configuration import config_hash, resolved
 from sim.model import CityModel
 from sim.outputs import SUMMARY_FILE, write_json, write_parquet
 from sim.provenance import git_revision, package_versions
@@ -29,6 +28,7 @@ class RunResult:
     events: pd.DataFrame
     links: pd.DataFrame
     summary: dict
+    config: dict   # the resolved configuration, hashed in the summary and written as config.json
 
 
 def summarize(ts: pd.DataFrame) -> dict:
@@ -65,6 +65,7 @@ def simulate(cfg) -> RunResult:
     for mechanism in model.mechanisms:
         extra.update(mechanism.summary(ts))
     imputed = region.cities.loc[region.cities["imputed"] != "", ["name", "imputed"]]
+    config = resolved(cfg)
     summary = {
         **summarize(ts),
         **extra,
@@ -74,11 +75,11 @@ def simulate(cfg) -> RunResult:
         "years": f"{int(ts['year'].iloc[0])}-{int(ts['year'].iloc[-1])}",
         "mechanisms": sorted(k for k in (cfg.get("mechanism") or {}) if k != "none"),
         "imputed": dict(zip(imputed["name"], imputed["imputed"])),
-        "config_hash": config_hash(cfg),
+        "config_hash": config_hash(config),
         "versions": package_versions(),
         "git_revision": git_revision(),
     }
-    return RunResult(model, ts, recorder.cities(), recorder.events(), recorder.links(), summary)
+    return RunResult(model, ts, recorder.cities(), recorder.events(), recorder.links(), summary, config)
 
 
 def is_complete(out_dir: Path, cfg) -> bool:
@@ -106,7 +107,7 @@ def write_run(result: RunResult, cfg, out_dir: Path, command: str = "") -> Path:
             write_parquet(table, out_dir / f"{name}.parquet")
     if cfg.output.events:
         write_parquet(result.events, out_dir / "events.parquet")
-    write_json(OmegaConf.to_container(cfg, resolve=True), out_dir / "config.json")
+    write_json(result.config, out_dir / "config.json")
     if cfg.output.figures:
         from sim.figures import write_run_figures  # matplotlib only when figures are wanted
 
