@@ -2,8 +2,11 @@
 
 A Hydra callback. At the start of a multirun it expands the sweep with Hydra's own sweeper
 to count the runs (jobs x replicates) and notes the start time in the sweep folder; at the
-end of every job, in whichever process or cluster node ran it, it counts the finished run
-folders and logs one line, also appended to ``<sweep dir>/progress.log``.
+end of every job, in whichever process or cluster node ran it, it counts the job's finished
+runs, appends that number to a ledger in the sweep folder and logs one line with the ledger's
+sum, also appended to ``<sweep dir>/progress.log``. Counting only the job's own folder keeps
+the cost per job constant: scanning the whole sweep folder after every job made a sweep of
+thousands of runs quadratic.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from omegaconf import DictConfig
 
 log = logging.getLogger("sim.progress")
 STATE = ".progress.json"
+LEDGER = ".progress_runs"   # one line per finished job: its number of finished runs
 
 
 def expected_jobs(hydra_cfg: DictConfig) -> int:
@@ -34,9 +38,20 @@ def expected_jobs(hydra_cfg: DictConfig) -> int:
     return sum(len(batch) for batch in BasicSweeper.split_arguments(parsed, None))
 
 
-def finished_runs(sweep_dir: Path) -> int:
-    """Run folders that are complete or have failed."""
-    return sum(1 for _ in sweep_dir.rglob("summary.json")) + sum(1 for _ in sweep_dir.rglob("error.txt"))
+def finished_runs(job_dir: Path) -> int:
+    """Run folders of one job that are complete or have failed (replicates are subfolders)."""
+    return sum(len(list(job_dir.glob(pattern))) for pattern in
+               ("summary.json", "error.txt", "seed_*/summary.json", "seed_*/error.txt"))
+
+
+def record_job(sweep_dir: Path, runs: int) -> int:
+    """Add a job's finished runs to the sweep's ledger; the runs finished so far in the sweep.
+
+    Appending one short line is atomic on local file systems, so parallel jobs do not clash.
+    """
+    with open(sweep_dir / LEDGER, "a") as fh:
+        fh.write(f"{runs}\n")
+    return sum(int(line) for line in (sweep_dir / LEDGER).read_text().split())
 
 
 def describe(done: int, total: int, elapsed: float) -> str:
@@ -53,6 +68,7 @@ class SweepProgress(Callback):
         sweep_dir.mkdir(parents=True, exist_ok=True)
         total = expected_jobs(config.hydra) * int(config.get("replicates", 1))
         (sweep_dir / STATE).write_text(json.dumps({"total": total, "start": time.time()}))
+        (sweep_dir / LEDGER).unlink(missing_ok=True)   # a resumed sweep recounts its jobs
         log.info("sweep of %d runs started in %s", total, sweep_dir)
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
@@ -61,7 +77,8 @@ class SweepProgress(Callback):
         if config.hydra.mode is None or str(config.hydra.mode) != "RunMode.MULTIRUN" or not state_file.exists():
             return
         state = json.loads(state_file.read_text())
-        line = describe(finished_runs(sweep_dir), state["total"], time.time() - state["start"])
+        done = record_job(sweep_dir, finished_runs(Path(config.hydra.runtime.output_dir)))
+        line = describe(done, state["total"], time.time() - state["start"])
         log.info(line)
         with open(sweep_dir / "progress.log", "a") as fh:
             fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}\n")

@@ -33,3 +33,19 @@ def test_compare_mechanisms_runs_and_reports(tmp_path):
     assert sim("report", str(sweep), cwd=tmp_path).returncode == 0
     runs = pd.read_parquet(sweep / "report" / "runs.parquet")
     assert len(runs) == 10 and runs["design"].nunique() == 5
+
+
+def test_progress_counts_each_jobs_runs_once(tmp_path):
+    """The ledger adds every job's own finished runs (complete or failed), never a run twice."""
+    from sim.progress import finished_runs, record_job
+
+    replicated, single = tmp_path / "0", tmp_path / "1"
+    for seed, marker in [(0, "summary.json"), (1, "error.txt"), (2, "summary.json")]:
+        (replicated / f"seed_{seed}").mkdir(parents=True)
+        (replicated / f"seed_{seed}" / marker).write_text("{}")
+    (replicated / "seed_3").mkdir()   # unfinished
+    single.mkdir()
+    (single / "summary.json").write_text("{}")
+    assert finished_runs(replicated) == 3 and finished_runs(single) == 1
+    assert record_job(tmp_path, finished_runs(replicated)) == 3
+    assert record_job(tmp_path, finished_runs(single)) == 4
