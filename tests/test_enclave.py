@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from sim.configuration import load_config
 from sim.errors import ConfigError
+from sim.figures import mechanism_panels
 from sim.mechanisms.enclave import (RULES, Enclave, Parks, mean_revenue, nash_share, productivity,
                                     proportional_share, renege_temptation, sender_share,
                                     shapley_share)
@@ -282,5 +283,5 @@ def test_revenue_and_costs_are_booked_in_the_enclave_area(default):
 
 
 def test_figure_shows_parks_and_revenue(default):
-    fig = enclave(default).figure(default.timeseries)
+    fig = mechanism_panels(default.timeseries, list(enclave(default).figure_panels))
     assert [ax.get_ylabel() for ax in fig.axes] == ["Active parks", "Park revenue (100 million yuan)"]

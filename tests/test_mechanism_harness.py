@@ -102,6 +102,8 @@ def test_observables_summary_and_tables_present(active):
     summary = mechanism.summary(result.timeseries)
     assert summary and set(summary) <= set(result.summary)
     assert f"balance_{name}" in result.timeseries
+    # its figure plots only columns it records
+    assert mechanism.figure_panels and {c for c, _ in mechanism.figure_panels} <= set(observed)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -32,6 +32,10 @@ class Mechanism:
     # Overrides that leave the mechanism selected but with nothing to act on; the shared test
     # harness checks that the run then equals the baseline (no stray draws, no side effects).
     inert: ClassVar[tuple[str, ...]] = ()
+    # Its figure, ``mechanism_<name>``: one stacked panel per (time-series column, axis label).
+    # Declared as data, not drawn here, so that figures can be drawn in a helper process
+    # that never imports the model (see sim.figure_processes).
+    figure_panels: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     def __init__(self, model, params: Any) -> None:
         self.model = model
@@ -60,10 +64,6 @@ class Mechanism:
     def tables(self) -> dict[str, pd.DataFrame]:
         """Extra tables written as ``<name>.parquet`` in the run folder."""
         return {}
-
-    def figure(self, timeseries: pd.DataFrame):
-        """A matplotlib figure of the mechanism over time, or None."""
-        return None
 
     # ---------------------------------------------------------------- money
     def pay(self, account: str, per_city, area: int) -> None:

@@ -156,6 +156,8 @@ class Enclave(Mechanism):
 
     name = "enclave"
     schema = EnclaveConfig
+    figure_panels = (("enclave_parks_active", "Active parks"),
+                     ("enclave_revenue", "Park revenue (100 million yuan)"))
     inert = ("mechanism.enclave.max_distance_km=0",)
 
     def __init__(self, model, params: Any) -> None:
@@ -406,9 +408,3 @@ class Enclave(Mechanism):
         frame["status"] = np.where(reason >= 0, "dissolved", "active")
         frame["reason"] = np.where(reason >= 0, np.array(REASONS, dtype=object)[np.maximum(reason, 0)], "")
         return frame
-
-    def figure(self, timeseries: pd.DataFrame):
-        from sim.figures import mechanism_panels
-
-        return mechanism_panels(timeseries, [("enclave_parks_active", "Active parks"),
-                                             ("enclave_revenue", "Park revenue (100 million yuan)")])

@@ -85,6 +85,9 @@ class JointInvestment(Mechanism):
 
     name = "joint_investment"
     schema = JointInvestmentConfig
+    figure_panels = (("platform_members", "Platform members"),
+                     ("platform_subsidy_per_firm_members", "Subsidy per firm at\nmembers (100 million yuan)"),
+                     ("platform_defections", "Secret outbidders"))
     inert = ("mechanism.joint_investment.membership=list", "mechanism.joint_investment.members=[]")
 
     def __init__(self, model, params: Any) -> None:
@@ -259,11 +262,3 @@ class JointInvestment(Mechanism):
         cities = pd.DataFrame({"city": np.arange(self.model.n), "name": self.model.names,
                                **{k: v.copy() for k, v in self.city_stats.items()}})
         return {"platform_exclusions": exclusions, "platform_cities": cities}
-
-    def figure(self, timeseries: pd.DataFrame):
-        from sim.figures import mechanism_panels
-
-        return mechanism_panels(timeseries, [("platform_members", "Platform members"),
-                                             ("platform_subsidy_per_firm_members",
-                                              "Subsidy per firm at\nmembers (100 million yuan)"),
-                                             ("platform_defections", "Secret outbidders")])

@@ -70,6 +70,7 @@ class ThreeTier(Mechanism):
 
     name = "three_tier"
     schema = ThreeTierConfig
+    figure_panels = (("council_size", "Council members"), ("council_pool", "Pool (100 million yuan)"))
     inert = ("mechanism.three_tier.founders=none",)
 
     def __init__(self, model, params: Any) -> None:
@@ -238,9 +239,3 @@ class ThreeTier(Mechanism):
         joined = self.joined >= 0
         return {"council": pd.DataFrame({"city": np.flatnonzero(joined), "name": self.model.names[joined],
                                          "joined": self.joined[joined]}).sort_values(["joined", "city"])}
-
-    def figure(self, timeseries: pd.DataFrame):
-        from sim.figures import mechanism_panels
-
-        return mechanism_panels(timeseries, [("council_size", "Council members"),
-                                             ("council_pool", "Pool (100 million yuan)")])
