@@ -84,19 +84,24 @@ def _print_headline(summary: dict, out_dir: Path) -> None:
 @hydra.main(version_base="1.3", config_path="pkg://sim.configs", config_name="config")
 def run(cfg: DictConfig) -> None:
     """Simulate one region under the selected mechanisms and write a run folder per replicate."""
+    from sim.figure_processes import figure_drawer
+
     hc = HydraConfig.get()
     out_dir = Path(hc.runtime.output_dir)
-    try:
-        validate(cfg, hc.overrides.task, dict(hc.runtime.choices))
-    except UserError as err:
-        _fail(err, out_dir, user_error=True)
-        raise
-    failures = [err for rep_dir in replicates(cfg, out_dir) if (err := _run_one(cfg, rep_dir)) is not None]
+    # Helper processes start drawing-ready now, while this one imports the model and simulates.
+    with figure_drawer(bool(cfg.output.figures)) as drawer:
+        try:
+            validate(cfg, hc.overrides.task, dict(hc.runtime.choices))
+        except UserError as err:
+            _fail(err, out_dir, user_error=True)
+            raise
+        failures = [err for rep_dir in replicates(cfg, out_dir)
+                    if (err := _run_one(cfg, rep_dir, drawer)) is not None]
     if failures:
         raise failures[0]
 
 
-def _run_one(cfg: DictConfig, out_dir: Path) -> BaseException | None:
+def _run_one(cfg: DictConfig, out_dir: Path, drawer) -> BaseException | None:
     """One replicate: skip it if resuming and complete, else simulate, write and report."""
     from sim.runner import is_complete, simulate, write_run  # after Hydra has handled --help
 
@@ -109,7 +114,7 @@ def _run_one(cfg: DictConfig, out_dir: Path) -> BaseException | None:
             result = simulate(cfg)
         for note in notes:
             log.warning("%s", note.message)
-        write_run(result, cfg, out_dir, _recorded_command("run"))
+        write_run(result, cfg, out_dir, _recorded_command("run"), drawer)
     except UserError as err:
         _fail(err, out_dir, user_error=True)
         return err

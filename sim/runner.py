@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.configuration import config_hash, resolved
+from sim.figure_processes import InProcess
 from sim.model import CityModel
 from sim.outputs import SUMMARY_FILE, write_json, write_parquet
 from sim.provenance import git_revision, package_versions
@@ -95,26 +96,31 @@ def is_complete(out_dir: Path, cfg) -> bool:
         return False
 
 
-def write_run(result: RunResult, cfg, out_dir: Path, command: str = "") -> Path:
-    """Write tables, figures and finally summary.json, whose presence marks a complete run."""
+def write_run(result: RunResult, cfg, out_dir: Path, command: str = "", drawer: InProcess | None = None) -> Path:
+    """Write tables, figures and finally summary.json, whose presence marks a complete run.
+
+    ``drawer`` draws the figures (see :mod:`sim.figure_processes`); they are asked for first so
+    that helper processes draw them while the tables are written.
+    """
     out_dir = Path(out_dir)
     (out_dir / SUMMARY_FILE).unlink(missing_ok=True)
-    write_parquet(result.timeseries, out_dir / "timeseries.parquet")
-    write_parquet(result.cities, out_dir / "cities.parquet")
-    write_parquet(result.links, out_dir / "links.parquet")
-    for mechanism in result.model.mechanisms:
-        for name, table in mechanism.tables().items():
-            write_parquet(table, out_dir / f"{name}.parquet")
-    if cfg.output.events:
-        write_parquet(result.events, out_dir / "events.parquet")
-    write_json(result.config, out_dir / "config.json")
+    drawer = drawer or InProcess()
     if cfg.output.figures:
-        from sim.figures import write_run_figures  # matplotlib only when figures are wanted
-
         sidecar = {"command": command, "config_hash": result.summary["config_hash"], "seed": int(cfg.seed)}
-        write_run_figures(out_dir / "figures", result.timeseries, result.cities, result.links, sidecar,
-                          mechanisms=result.model.mechanisms)
+        drawer.submit(out_dir / "figures", [(m.name, m.figure_panels) for m in result.model.mechanisms],
+                      result.timeseries, result.cities, result.links, sidecar)
+    try:
+        write_parquet(result.timeseries, out_dir / "timeseries.parquet")
+        write_parquet(result.cities, out_dir / "cities.parquet")
+        write_parquet(result.links, out_dir / "links.parquet")
+        for mechanism in result.model.mechanisms:
+            for name, table in mechanism.tables().items():
+                write_parquet(table, out_dir / f"{name}.parquet")
+        if cfg.output.events:
+            write_parquet(result.events, out_dir / "events.parquet")
+        write_json(result.config, out_dir / "config.json")
+    finally:
+        if cfg.output.figures:
+            drawer.wait()   # even after a failed write: the next replicate must find nothing pending
     write_json({**result.summary, "command": command}, out_dir / SUMMARY_FILE)
     return out_dir
-
-
