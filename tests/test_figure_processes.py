@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from sim.figure_processes import FigureError, FigureHelpers, InProcess, figure_drawer
+from sim.figure_processes import FigureError, FigureHelpers, InProcess, can_use_helpers, figure_drawer
 from test_figures import make_cities, make_links, make_timeseries
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="helpers fork (Linux only)")
@@ -29,6 +29,7 @@ def draw(drawer, out_dir, frames, panels=PANELS):
 
 def test_helpers_write_the_same_files_as_this_process(tmp_path, frames):
     here = draw(InProcess(), tmp_path / "here", frames)
+    could_fork = can_use_helpers()
     helpers = FigureHelpers()
     try:
         # two runs through the same helpers, as the replicates of one job
@@ -41,6 +42,7 @@ def test_helpers_write_the_same_files_as_this_process(tmp_path, frames):
     for a, b, c in zip(here, there, again):
         assert a.read_bytes() == b.read_bytes() == c.read_bytes(), a.name
     assert not helpers.helper.is_alive()
+    assert can_use_helpers() == could_fork   # no thread left behind: the next job may fork again
 
 
 def test_a_failing_figure_is_reported_and_the_helpers_carry_on(tmp_path, frames):
