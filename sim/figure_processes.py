@@ -98,8 +98,9 @@ class FigureHelpers(InProcess):
 
     def close(self, abort: bool = False) -> None:
         """Stop the helpers: at once if the run failed (a sibling notices its parent is gone)."""
-        if abort:
+        if abort or not self.helper.is_alive():
             self.helper.terminate()
+            self.jobs.cancel_join_thread()   # what the helpers will never read must not block us
         else:
             for _ in range(self.processes):
                 self.jobs.put(None)
@@ -148,14 +149,20 @@ def _helper(jobs, results, siblings: int) -> None:
     _fork_friendly()
     for process in others:
         process.start()
-    if _serve(jobs, results):
+    if _serve(jobs, results, others):
         for process in others:
             process.join()
+    elif any(process.exitcode for process in others):
+        # A sibling died, perhaps with a figure or the queue's lock: stop at once (queued data
+        # may never be read), so that the run, which only watches this process, fails.
+        jobs.cancel_join_thread()
+        results.cancel_join_thread()
+        sys.exit(1)
     # else the run is gone: returning terminates the (daemonic) siblings
 
 
-def _serve(jobs, results) -> bool:
-    """Draw jobs until told to stop (True) or until whoever started us is gone (False)."""
+def _serve(jobs, results, siblings=()) -> bool:
+    """Draw jobs until told to stop (True), or until whoever started us or a sibling is gone (False)."""
     from sim.figures import run_figure_specs, write_run_figure
 
     starter = os.getppid()
@@ -163,7 +170,7 @@ def _serve(jobs, results) -> bool:
         try:
             job = jobs.get(timeout=POLL_SECONDS)
         except queue.Empty:
-            if os.getppid() != starter:
+            if os.getppid() != starter or any(process.exitcode for process in siblings):
                 return False
             continue
         if job is None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -54,6 +57,22 @@ def test_a_failing_figure_is_reported_and_the_helpers_carry_on(tmp_path, frames)
         assert len(draw(helpers, tmp_path / "good", frames)) == 15   # nothing left over from the failure
     finally:
         helpers.close()
+
+
+def test_a_helper_that_dies_fails_the_run_instead_of_hanging_it(tmp_path, frames):
+    ts, _, links = frames
+    large = (ts, make_cities(400, range(2015, 2025), np.random.default_rng(1)), links)  # > a pipe's buffer
+    helpers = FigureHelpers()
+    try:
+        draw(helpers, tmp_path / "first", frames)   # both helpers are up
+        children = Path(f"/proc/{helpers.helper.pid}/task/{helpers.helper.pid}/children").read_text().split()
+        os.kill(int(children[0]), signal.SIGKILL)   # the sibling
+        helpers.helper.join(timeout=30)   # the helper notices when idle, and stops
+        with pytest.raises(FigureError, match="stopped"):
+            draw(helpers, tmp_path / "second", large)
+    finally:
+        helpers.close()   # returns although nobody will read the job left in the queue
+    assert not helpers.helper.is_alive()
 
 
 def test_aborting_stops_the_helpers(frames):
