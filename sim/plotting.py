@@ -110,6 +110,9 @@ _METADATA = {
     "pdf": {"CreationDate": None, "ModDate": None},
     "png": {},
 }
+# zlib level 3 instead of Pillow's 6: a third less encoding time for ~10% larger files (measured
+# on a 3-panel figure: 28 vs 44 ms, 73 vs 65 kB).
+_SAVE_OPTIONS = {"pdf": {}, "png": {"pil_kwargs": {"compress_level": 3}}}
 
 
 def _with_cjk_fallback(style: dict[str, Any]) -> dict[str, Any]:
@@ -199,7 +202,7 @@ def save_figure(fig: Figure, out_dir: Path, stem: str, sidecar: dict | None = No
         with use_style(), _lean_font_subsets():
             for fmt in ("png", "pdf"):
                 written.append(atomic(out_dir / f"{stem}.{fmt}", lambda tmp, fmt=fmt: fig.savefig(
-                    tmp, format=fmt, dpi=DPI, metadata=_METADATA[fmt])))
+                    tmp, format=fmt, dpi=DPI, metadata=_METADATA[fmt], **_SAVE_OPTIONS[fmt])))
                 # The layout is in inches, the same for both formats: solve it once.
                 fig.set_layout_engine("none")
         if sidecar is not None:
