@@ -127,13 +127,12 @@ class Recorder:
             return pd.DataFrame({c: [] for c in EVENT_COLUMNS})
         blocks = self.event_blocks
         lengths = np.array([b[0] for b in blocks])
-        frame = pd.DataFrame({
+        return pd.DataFrame({
             "year": np.repeat(np.array([b[1] for b in blocks], dtype=np.int32), lengths),
             "kind": pd.Categorical(np.repeat(np.array([b[2] for b in blocks], dtype=object), lengths)),
             "domain": pd.Categorical(np.repeat(np.array([b[3] for b in blocks], dtype=object), lengths)),
             **{name: _event_column(blocks, lengths, name) for name in _EVENT_FIELDS},
         })
-        return frame
 
     def links(self) -> pd.DataFrame:
         """Undirected cooperation links: joint implemented projects over the whole run."""
