@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import mesa
 import numpy as np
-from omegaconf import DictConfig, OmegaConf
 
 from sim import firms, mechanisms
 from sim.city import City
@@ -24,7 +23,7 @@ from sim.network import (Edges, Groups, circle_blocks, cosine_similarity_rows, e
                          gravity_partners, great_circle_km, unit_vectors)
 from sim.recorder import Recorder
 from sim.regions import Region
-from sim.schema import DOMAINS
+from sim.schema import DOMAINS, ModelConfig, as_dataclass
 
 D = len(DOMAINS)
 # Strategy traits. All are always present (mechanism traits too) so that selecting a mechanism
@@ -36,11 +35,6 @@ SUBSIDY, ENCLAVE, PLATFORM, OUTBID = (TRAIT_NAMES.index(t) for t in ("subsidy", 
 AREAS = (*DOMAINS, "investment", "enclave")
 INVESTMENT, ENCLAVE_AREA = D, D + 1
 TRAIT_AREA = np.array([*range(D), *range(D), INVESTMENT, ENCLAVE_AREA, INVESTMENT, INVESTMENT])
-
-
-def as_plain(node):
-    """A config node as the dataclass (or plain container) it describes."""
-    return OmegaConf.to_object(node) if isinstance(node, DictConfig) else node
 
 
 @dataclass(frozen=True)
@@ -67,7 +61,7 @@ class CityModel(mesa.Model):
         self.cfg = cfg
         # Plain dataclasses: attribute access on OmegaConf nodes costs ~50 us, which the
         # yearly loop would otherwise pay thousands of times.
-        self.params = as_plain(cfg.model)
+        self.params = as_dataclass(cfg.model, ModelConfig)
         self.region = region
         self.start_year = self.year = int(cfg.start_year)
         self._init_cities(region.cities)
@@ -89,8 +83,8 @@ class CityModel(mesa.Model):
         circles = table["circle"].to_numpy(dtype=object)
         codes = np.unique(circles, return_inverse=True)[1]
         self.circle_code = np.where(circles == "", -1, codes)
-        self.cities = [City(self, i, table["name"][i], table["province"][i], table["circle"][i])
-                       for i in range(self.n)]
+        self.cities = [City(self, i, name, province, circle) for i, (name, province, circle)
+                       in enumerate(zip(self.names, table["province"], circles))]
 
     def _init_network(self) -> None:
         net = self.params.network

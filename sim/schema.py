@@ -8,10 +8,11 @@ parameter tables are checked against the same metadata.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Optional
 
-from omegaconf import MISSING
+from omegaconf import MISSING, DictConfig, OmegaConf
 
 INF = float("inf")
 
@@ -180,3 +181,25 @@ def leaf_fields(schema: type, prefix: str = ""):
             yield from leaf_fields(type(default), key + ".")
         elif f.name != "mechanism":
             yield key, f
+
+
+# The last conversion per schema, keyed by content: (resolved JSON text, dataclass instance).
+_converted: dict[type, tuple[str, Any]] = {}
+
+
+def as_dataclass(node: Any, schema: type) -> Any:
+    """A config node as an instance of its schema dataclass, shared by equal nodes in turn.
+
+    Converting through OmegaConf costs milliseconds per node and a run converts several;
+    replicates of a sweep (and batch runs of one design) convert equal nodes one after another,
+    so the last conversion per schema is reused while the content is unchanged. The instance
+    is shared between models: treat it as read-only.
+    """
+    if not isinstance(node, DictConfig):
+        return node
+    content = json.dumps(OmegaConf.to_container(node, resolve=True), sort_keys=True, default=str)
+    cached = _converted.get(schema)
+    if cached is None or cached[0] != content:
+        cached = (content, OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), node)))
+        _converted[schema] = cached
+    return cached[1]

@@ -94,6 +94,20 @@ def test_agents_are_views_onto_the_arrays():
     assert len(wuhan.partners) == cfg.model.network.partners
 
 
+def test_parameters_are_shared_by_equal_configs_and_never_stale():
+    """Replicates reuse one conversion of the parameters; an edited config gets its own."""
+    cfg = load_config([*FAST, "+mechanism=three_tier"])
+    region = load_region(cfg.region)
+    first = CityModel(cfg, region)
+    cfg.seed = 5
+    assert CityModel(cfg, region).params is first.params
+    cfg.model.growth.noise = 0.031
+    cfg.mechanism.three_tier.dues = 0.0007
+    edited = CityModel(cfg, region)
+    assert edited.params.growth.noise == 0.031 and edited.mechanisms[0].params.dues == 0.0007
+    assert first.params.growth.noise != 0.031 and first.mechanisms[0].params.dues != 0.0007
+
+
 def test_without_revision_traits_only_follow_nothing():
     """With revision_rate = 0 no city ever changes its traits, whatever its payoff."""
     for rule in ("fermi", "bush_mosteller"):

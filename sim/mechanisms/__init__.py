@@ -18,7 +18,8 @@ import importlib
 from typing import Any, ClassVar
 
 import pandas as pd
-from omegaconf import OmegaConf
+
+from sim.schema import as_dataclass
 
 REGISTRY: dict[str, type["Mechanism"]] = {}
 MODULES = ("three_tier", "enclave", "joint_investment")
@@ -116,6 +117,4 @@ def build(model, selected: dict[str, Any]) -> list[Mechanism]:
 
 def _typed(cls: type[Mechanism], params: Any) -> Any:
     """Parameters as the mechanism's schema dataclass (fast attribute access, types checked)."""
-    if cls.schema is None:
-        return params
-    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls.schema), params))
+    return params if cls.schema is None else as_dataclass(params, cls.schema)
