@@ -148,10 +148,12 @@ class CityModel(mesa.Model):
         km = np.maximum(great_circle_km(self.xyz[src], self.xyz[dst]), self.params.network.min_distance_km)
         return GroupSet(groups, km, self.edges.of_groups(groups))
 
-    def set_domain_groups(self, domain: int, extra: list[np.ndarray]) -> None:
-        """Let an institution add groups (member arrays) to one domain's cooperation round."""
-        self.domain_groups[domain] = (self.group_set(self.base_groups.groups.with_groups(extra))
-                                      if extra else self.base_groups)
+    def set_domain_groups(self, domains, extra: list[np.ndarray]) -> None:
+        """Let an institution give some domains' cooperation rounds the base groups plus
+        ``extra`` (member arrays); the group set is built once and shared by those domains."""
+        groups = self.group_set(self.base_groups.groups.with_groups(extra)) if extra else self.base_groups
+        for d in domains:
+            self.domain_groups[d] = groups
 
     # ----------------------------------------------------------------- the year
     def step(self) -> None:

@@ -119,8 +119,8 @@ class ThreeTier(Mechanism):
         ordered = members[morton_order(model.lat[members], model.lon[members])]
         topic_groups = np.array_split(ordered, int(np.ceil(len(ordered) / p.topic_group_size)))
         topic_groups = [g for g in topic_groups if len(g) > 1]
-        for d in range(len(DOMAINS)):
-            model.set_domain_groups(d, topic_groups if d in self.agenda else [])
+        model.set_domain_groups(range(len(DOMAINS)), [])
+        model.set_domain_groups(self.agenda, topic_groups)
         self._spend("meeting", p.meeting_cost * model.gdp[self.member].sum())
 
     def _set_agenda(self, model) -> list[int]:
