@@ -13,7 +13,9 @@
 * ``mesa.batch_run(BatchCityModel, {"design": [...], "seed": range(SEEDS)}, number_processes=2,
   iterations=1, max_steps=20, data_collection_period=-1)`` called in this process (never inside
   a Hydra/joblib worker: it forces the spawn start method), pool start-up included;
-* the same sweep with ``hydra.launcher.n_jobs=1`` for the parallel efficiency T1 / (2 T2).
+* the same sweep with ``hydra.launcher.n_jobs=1`` for the parallel efficiency T1 / (2 T2);
+* ``batch_run`` with one process, for batch_run's own efficiency on this machine: a reference
+  for what two cores give here when both are busy (shared caches, clock), whatever the tool.
 
 Our sweep path also writes each run's folder (parquet tables, config.json, summary.json with
 provenance); batch_run writes nothing and returns the same summary metrics in memory.
@@ -121,18 +123,19 @@ def per_run_breakdown(runs: int = 10) -> dict:
 
 
 def run(seeds: int = 100, repeats: int = 3, efficiency_repeats: int = 2) -> dict:
-    """Interleaved repeats (sweep n_jobs=2, batch_run, sweep n_jobs=1) so that slow drifts in the
-    machine's load hit all three alike; medians over repeats. ``efficiency_repeats`` = 0 skips
-    the n_jobs=1 sweep."""
+    """Interleaved repeats (sweep n_jobs=2, batch_run, sweep n_jobs=1, batch_run with one process)
+    so that slow drifts in the machine's load hit all alike; medians over repeats.
+    ``efficiency_repeats`` = 0 skips the single-core measurements."""
     runs = len(DESIGNS) * seeds
-    times: dict[str, list[float]] = {"sweep_n2": [], "batch_run": [], "sweep_n1": []}
-    loads: dict[str, list[dict]] = {k: [] for k in times}
+    measure = {"sweep_n2": lambda: time_sweep(seeds, 2), "batch_run": lambda: time_batch_run(seeds),
+               "sweep_n1": lambda: time_sweep(seeds, 1), "batch_run_p1": lambda: time_batch_run(seeds, 1)}
+    times: dict[str, list[float]] = {k: [] for k in measure}
+    loads: dict[str, list[dict]] = {k: [] for k in measure}
     for i in range(max(repeats, efficiency_repeats)):
-        for key in times:
-            if i >= (efficiency_repeats if key == "sweep_n1" else repeats):
+        for key in measure:
+            if i >= (efficiency_repeats if key in ("sweep_n1", "batch_run_p1") else repeats):
                 continue
-            t, load = (time_batch_run(seeds) if key == "batch_run"
-                       else time_sweep(seeds, 2 if key == "sweep_n2" else 1))
+            t, load = measure[key]()
             times[key].append(t)
             loads[key].append(load)
     out = {"designs": list(DESIGNS), "seeds": seeds, "runs": runs, "years": 20, "repeats": repeats,
@@ -146,6 +149,8 @@ def run(seeds: int = 100, repeats: int = 3, efficiency_repeats: int = 2) -> dict
     if efficiency_repeats:
         t1, t2 = out["sweep_n1"]["wall_s"]["median"], out["sweep_n2"]["wall_s"]["median"]
         out["parallel_efficiency"] = t1 / (2 * t2)
+        b1, b2 = out["batch_run_p1"]["wall_s"]["median"], out["batch_run"]["wall_s"]["median"]
+        out["batch_run_parallel_efficiency"] = b1 / (2 * b2)
     out["per_run_ms"] = per_run_breakdown()
     return out
 
@@ -154,7 +159,7 @@ def markdown(r: dict) -> list[str]:
     md = [f"| sweep ({r['runs']} runs: 4 designs x {r['seeds']} seeds, 20 years) | wall time (median of n) | runs/s "
           "| foreign load (cores) |", "|---|---|---|---|"]
     labels = {"sweep_n2": "`python -m sim run -m ...` joblib, n_jobs=2", "batch_run": "`mesa.batch_run`, 2 processes",
-              "sweep_n1": "`python -m sim run -m ...` joblib, n_jobs=1"}
+              "sweep_n1": "`python -m sim run -m ...` joblib, n_jobs=1", "batch_run_p1": "`mesa.batch_run`, 1 process"}
     for key, label in labels.items():
         if key in r:
             md.append(f"| {label} | {r[key]['wall_s']['median']:.1f} s (n={r[key]['wall_s']['n']}) | "
@@ -162,7 +167,8 @@ def markdown(r: dict) -> list[str]:
                       f"{r[key]['load']['foreign_cores']:.2f} |")
     md.append(f"\nRatio of runs/s, our sweep / batch_run: {r['ratio_sweep_to_batch_run']:.2f}.")
     if "parallel_efficiency" in r:
-        md.append(f"Parallel efficiency on 2 cores, T1 / (2 T2): {r['parallel_efficiency']:.1%}.")
+        md.append(f"Parallel efficiency on 2 cores, T1 / (2 T2): {r['parallel_efficiency']:.1%} "
+                  f"(batch_run's own on this machine: {r['batch_run_parallel_efficiency']:.1%}).")
     if "per_run_ms" in r:
         md += ["", "Diagnostic (one process, three_tier, median of 10 runs): milliseconds per run", "",
                "| part | ms per run |", "|---|---|"]
@@ -175,7 +181,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3, help="repeats of the n_jobs=2 sweep and of batch_run")
     parser.add_argument("--efficiency-repeats", type=int, default=2,
-                        help="repeats of the n_jobs=1 sweep (0: skip the parallel efficiency)")
+                        help="repeats of the n_jobs=1 sweep and of batch_run with one process "
+                             "(0: skip the parallel efficiencies)")
     opts = parser.parse_args()
     result = run(opts.seeds, opts.repeats, opts.efficiency_repeats)
     publish(result, "sweeps", markdown)
