@@ -85,10 +85,16 @@ def test_sweeper_runs_every_row_in_batches_and_keeps_its_design(tmp_path):
             self.calls.append((initial_job_idx, [list(j) for j in batch]))
             return [Ret(initial_job_idx + i, self.fail) for i in range(len(batch))]
 
-    def make(seed=0):
+    def make(seed=0, composes=True):
         s = sweeper(full, samples=3, max_batch_size=4, seed=seed)
         s.launcher = Launcher()
-        s.validate_batch_is_legal = lambda batch: None
+        s.composed = []
+
+        def validate(batch):   # stands in for Hydra's composition of each job's config
+            s.composed.append([list(j) for j in batch])
+            if not composes:
+                raise ValueError("a row does not compose")
+        s.validate_batch_is_legal = validate
         return s
 
     (tmp_path / ".progress.json").write_text(json.dumps({"total": 1, "start": 0}))
@@ -98,6 +104,11 @@ def test_sweeper_runs_every_row_in_batches_and_keeps_its_design(tmp_path):
     jobs = [job for _, batch in s.launcher.calls for job in batch]
     design = json.loads((tmp_path / sa.DESIGN_FILE).read_text())
     assert jobs == sa.row_overrides(design, ["+mechanism=three_tier"]) and len(jobs) == 9
+    assert s.composed == [jobs[:1]]   # rows differ only in values: composing one checks them all
+    s = make(composes=False)
+    with pytest.raises(ValueError, match="does not compose"):
+        s.sweep(["+mechanism=three_tier"])
+    assert s.launcher.calls == []     # ... and before any job starts
     assert json.loads((tmp_path / ".progress.json").read_text())["total"] == 9   # progress counts the design
     assert (tmp_path / "multirun.yaml").exists()
     s = make()   # the same design again (resume); a failed job does not stop the others
