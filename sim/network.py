@@ -158,17 +158,29 @@ class Edges:
         return len(self.src)
 
     def index(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-        """Edge index of each (src, dst) pair, adding unseen pairs with the initial trust."""
+        """Edge index of each (src, dst) pair, adding unseen pairs (in key order) with the initial trust."""
         key = src.astype(np.int64) * self.n + dst
-        new = np.setdiff1d(key, self._key)
-        if len(new):
+        found = self._find(key)
+        missing = found < 0
+        if missing.any():
+            new = np.unique(key[missing])
+            found[missing] = len(self._key) + np.searchsorted(new, key[missing])
             self.src = np.concatenate([self.src, new // self.n])
             self.dst = np.concatenate([self.dst, new % self.n])
             self.trust = np.concatenate([self.trust, np.full(len(new), self.initial_trust)])
             self.strength = np.concatenate([self.strength, np.zeros(len(new))])
             self._key = np.concatenate([self._key, new])
             self._order = np.argsort(self._key, kind="stable")
-        return self._order[np.searchsorted(self._key, key, sorter=self._order)]
+        return found
+
+    def _find(self, key: np.ndarray) -> np.ndarray:
+        """Edge index of each key, -1 for pairs that are not edges yet: a binary search in the
+        sorted index, O(len(key) log E), where a set difference would sort all E edges again."""
+        if not len(self._key):
+            return np.full(len(key), -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self._key, key, sorter=self._order), len(self._key) - 1)
+        idx = self._order[pos]
+        return np.where(self._key[idx] == key, idx, -1)
 
     def of_groups(self, groups: Groups) -> np.ndarray:
         """Edge index of every ordered pair inside ``groups``."""

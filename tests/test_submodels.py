@@ -10,9 +10,31 @@ from sim.firms import logit_choice_probabilities
 from sim.game import fermi_probability, pair_weights, public_good_returns
 from sim.learning import reference_partner
 from sim.metrics import core_periphery_ratio, gini, theil
-from sim.network import Groups, ego_groups, gravity_partners, great_circle_km, unit_vectors
+from sim.network import Edges, Groups, ego_groups, gravity_partners, great_circle_km, unit_vectors
 
 finite = st.floats(-50, 50, allow_nan=False)
+
+
+pair_batches = st.lists(st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), max_size=20), max_size=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(pair_batches)
+def test_edges_are_found_again_and_added_once_in_key_order(batches):
+    """Edges.index: every pair maps to its own edge, indices handed out stay valid, and a batch's
+    unseen pairs are appended once each, in order of src * n + dst (which fixes trust's layout)."""
+    n, edges, seen = 8, Edges(8, initial_trust=0.5), {}
+    for batch in batches:
+        src = np.array([s for s, _ in batch], dtype=np.int64)
+        dst = np.array([d for _, d in batch], dtype=np.int64)
+        before = len(edges)
+        idx = edges.index(src, dst)
+        assert (edges.src[idx] == src).all() and (edges.dst[idx] == dst).all()
+        new = sorted({s * n + d for s, d in batch} - {s * n + d for s, d in seen})
+        assert (edges.src[before:] * n + edges.dst[before:]).tolist() == new
+        for pair, i in zip(batch, idx.tolist()):
+            assert seen.setdefault(pair, i) == i     # a pair keeps its edge from batch to batch
+    assert len(edges) == len(seen) and (edges.trust == 0.5).all()
 
 
 def test_great_circle_distance_wuhan_changsha():
