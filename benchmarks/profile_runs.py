@@ -31,7 +31,11 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from pyinstrument import Profiler
+try:
+    from pyinstrument import Profiler
+except ModuleNotFoundError:
+    sys.exit("profile_runs.py needs pyinstrument, which the optional 'bench' extra installs: "
+             "pip install -e '.[bench]' (in the environment sim is installed in), then run it again.")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
