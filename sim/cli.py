@@ -195,5 +195,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unknown command '{name}'. Commands are: {', '.join(COMMANDS)}. "
               "Run 'python -m sim --help' for usage.", file=sys.stderr)
         return 2
-    sys.argv = [f"{sys.argv[0]} {name}", *args[1:]]
+    rest = _with_default_sweeper(args[1:]) if name == "run" else args[1:]
+    sys.argv = [f"{sys.argv[0]} {name}", *rest]
     return COMMANDS[name][0]() or 0
+
+
+def _with_default_sweeper(args: list[str]) -> list[str]:
+    """A ``-m`` sweep uses sim/sweeper.py's sweeper unless the command line or an experiment
+    chooses one. It is Hydra's basic sweeper checking jobs by shape; it cannot be the primary
+    config's default, as that would override an experiment's own choice (Hydra keeps the first
+    override of a group: command line, then primary config, then the configs it includes)."""
+    multirun = any(a in ("-m", "--multirun") for a in args)
+    chosen = any(a.lstrip("+~").startswith(("hydra/sweeper=", "experiment=")) for a in args)
+    return [*args, "hydra/sweeper=sim_basic"] if multirun and not chosen else args

@@ -62,7 +62,6 @@ import logging
 import math
 import shlex
 import sys
-import types
 import warnings
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -75,6 +74,7 @@ from hydra.plugins.sweeper import Sweeper
 from omegaconf import DictConfig, OmegaConf
 
 from sim.errors import UserError
+from sim.sweeper import ShapeValidation
 from sim.outputs import write_json, write_text
 
 log = logging.getLogger("sim.sensitivity")
@@ -86,7 +86,6 @@ DEFAULT_OUTPUTS = ("cooperation_index", "gdp_total_final", "theil_final", "subsi
 CONFIDENCE = 0.95
 RESAMPLES = 1000                  # bootstrap resamples of the confidence intervals
 PLUGIN_MODULE = "hydra_plugins.sim_salib"
-PLUGIN_TARGET = f"{PLUGIN_MODULE}.SalibSweeper"
 PLAUSIBLE = (0.0, 1.0)            # schema ranges inside this are sampled by default
 
 
@@ -256,7 +255,7 @@ def _same_design(a: dict, b: dict) -> bool:
 # ------------------------------------------------------------------------------- sweeper
 
 
-class SalibSweeper(Sweeper):
+class SalibSweeper(ShapeValidation, Sweeper):
     """Hydra sweeper that runs a SALib design: one job per sample row (see the module docstring).
 
     Config (``configs/hydra/sweeper/salib.yaml``): ``method`` (morris | sobol), ``samples``
@@ -340,10 +339,7 @@ class SalibSweeper(Sweeper):
         log.info("SALib %s design: %d parameters, %d jobs x %d replicate(s), written to %s", design["method"],
                  design["problem"]["num_vars"], len(jobs), design["replicates"], path)
         self.design = design
-        # Rows set the same keys to float values, so the first row composes if and only if
-        # every row does. Hydra's check composes each job in this process (~0.25 s apiece)
-        # before its batch starts: minutes of idle workers for a design of a thousand rows.
-        self.validate_batch_is_legal(jobs[:1])
+        self.validate_batch_is_legal(jobs)   # rows differ only in numbers: one composition
         size = self.max_batch_size or len(jobs)
         returns, failures, start = [], [], 0
         for start in range(0, len(jobs), size):
@@ -375,24 +371,10 @@ class SalibSweeper(Sweeper):
 
 
 def register_plugin() -> None:
-    """Make :class:`SalibSweeper` instantiable by Hydra as ``hydra_plugins.sim_salib.SalibSweeper``.
+    """Make :class:`SalibSweeper` instantiable by Hydra as ``hydra_plugins.sim_salib.SalibSweeper``."""
+    from sim.sweeper import publish
 
-    Hydra instantiates only plugin classes named inside the ``hydra_plugins`` namespace and
-    imports them by that name: a subclass is put in a module of that name (made here, in
-    ``sys.modules``) and registered with Hydra's plugin registry. Neither crosses processes:
-    launchers send the task, not the sweeper, and Hydra leaves its plugin registry out of the
-    state it sends to jobs.
-    """
-    from hydra.core.plugins import Plugins
-
-    plugins = Plugins.instance()
-    if PLUGIN_TARGET in plugins.class_name_to_class and PLUGIN_MODULE in sys.modules:
-        return
-    module = sys.modules.get(PLUGIN_MODULE) or types.ModuleType(PLUGIN_MODULE, "sim.sensitivity.SalibSweeper for Hydra")
-    alias = type("SalibSweeper", (SalibSweeper,), {"__module__": PLUGIN_MODULE, "__doc__": SalibSweeper.__doc__})
-    module.SalibSweeper = alias
-    sys.modules[PLUGIN_MODULE] = module
-    plugins.register(alias)
+    publish(SalibSweeper, PLUGIN_MODULE)
 
 
 class RegisterSalibSweeper(Callback):
