@@ -74,8 +74,8 @@ from hydra.plugins.sweeper import Sweeper
 from omegaconf import DictConfig, OmegaConf
 
 from sim.errors import UserError
-from sim.sweeper import ShapeValidation
 from sim.outputs import write_json, write_text
+from sim.sweeper import ShapeValidation, publish
 
 log = logging.getLogger("sim.sensitivity")
 
@@ -372,8 +372,6 @@ class SalibSweeper(ShapeValidation, Sweeper):
 
 def register_plugin() -> None:
     """Make :class:`SalibSweeper` instantiable by Hydra as ``hydra_plugins.sim_salib.SalibSweeper``."""
-    from sim.sweeper import publish
-
     publish(SalibSweeper, PLUGIN_MODULE)
 
 
