@@ -36,10 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import merge_loads, monitor, publish, run_cli, stats  # noqa: E402
 
 DESIGNS = ("none", "three_tier", "enclave", "joint_investment")
-# Replicates per job: the runs of a job share its two config compositions (~0.25 s each, one
-# of them in the main process before any job starts). 50 splits each design's 100 seeds into
-# two jobs that the two workers run side by side, so no core idles at the end (measured,
-# 400 runs, n_jobs=2: 35.0 s with 25 per job, 31.9 s with 50).
+# Replicates per job: the runs of a job share its config composition (~0.25 s) where it runs.
+# 50 splits each design's 100 seeds into two jobs that the two workers run side by side, so no
+# core idles at the end (measured, 400 runs, n_jobs=2: 35.0 s with 25 per job, 31.9 s with 50).
 PER_JOB = 50
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import itertools
 import sys
 import tempfile
 import warnings
@@ -67,7 +68,7 @@ def _sweep_job(out: Path):
     """One job of ``replicates=REPLICATES`` runs through the command line, in this process."""
     from sim.cli import main
 
-    jobs = iter(range(1000))
+    jobs = itertools.count()
 
     def run() -> None:
         with contextlib.redirect_stdout(io.StringIO()):   # each replicate's headline
