@@ -1,10 +1,10 @@
-"""A Mesa-compatible wrapper of :class:`sim.model.CityModel` for ``mesa.batch_run``.
+"""A Mesa-compatible wrapper of :class:`sim.model.city_model.CityModel` for ``mesa.batch_run``.
 
 ``BatchCityModel(design=..., seed=...)`` builds the same model as
 ``python -m sim run +mechanism=<design> seed=<seed> output.figures=false output.events=false``
 (a subclass of ``CityModel``, so of ``mesa.Model``), stops itself after ``years`` steps
 (``batch_run`` would otherwise run ``max_steps + 1`` steps) and, at the last step, collects
-the same summary metrics as :func:`sim.runner.simulate` (``summarize`` of the yearly time series
+the same summary metrics as :func:`sim.runs.runner.simulate` (``summarize`` of the yearly time series
 plus every mechanism's summary) through a ``mesa.DataCollector``. Nothing is written to disk.
 
 The composed configuration is cached per (design, overrides) in each worker process, as our
@@ -19,10 +19,10 @@ import warnings
 
 import mesa
 
-from sim.configuration import load_config
-from sim.model import CityModel
-from sim.regions import load_region
-from sim.runner import summarize
+from sim.config.loading import load_config
+from sim.model.city_model import CityModel
+from sim.data import load_region
+from sim.runs.runner import summarize
 
 SUMMARY_KEYS = ("cooperation_index", "cooperation_peak", "cooperation_peak_year", "agreements_per_project",
                 "gdp_total_final", "gdp_growth_mean", "theil_final", "gini_final",

@@ -34,9 +34,9 @@ COMMANDS = {
 
 def model_seconds_per_year(repeats: int, overrides: list[str]) -> tuple[dict, dict]:
     """Time of model steps alone (no set-up, no I/O) per simulated year, one value per seed."""
-    from sim.configuration import load_config
-    from sim.model import CityModel
-    from sim.regions import load_region
+    from sim.config.loading import load_config
+    from sim.model.city_model import CityModel
+    from sim.data import load_region
 
     cfg = load_config(overrides)
     times = []

@@ -42,9 +42,9 @@ def overrides(n: int) -> list[str]:
 def child(n: int) -> None:
     import warnings
 
-    from sim.configuration import load_config
-    from sim.model import CityModel
-    from sim.regions import load_region
+    from sim.config.loading import load_config
+    from sim.model.city_model import CityModel
+    from sim.data import load_region
 
     cfg = load_config(overrides(n))
     start = time.perf_counter()

@@ -86,9 +86,9 @@ def per_run_breakdown(runs: int = 10) -> dict:
     default region), next to what BatchCityModel does per run. Milliseconds per run, medians."""
     import warnings
 
-    from sim.configuration import config_hash, load_config
+    from sim.config.loading import config_hash, load_config
     from sim.provenance import git_revision, package_versions
-    from sim.runner import simulate, write_run
+    from sim.runs.runner import simulate, write_run
 
     from batch_model import BatchCityModel
 

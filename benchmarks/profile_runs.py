@@ -50,9 +50,9 @@ ALL_MECHANISMS = "+mechanism=[three_tier,enclave,joint_investment]"
 
 def _models(overrides: list[str], seeds: int):
     """Set-up and 20 years of ``seeds`` models, as the benchmarks time them."""
-    from sim.configuration import load_config
-    from sim.model import CityModel
-    from sim.regions import load_region
+    from sim.config.loading import load_config
+    from sim.model.city_model import CityModel
+    from sim.data import load_region
 
     cfg = load_config([*overrides, "output.figures=false", "output.events=false", "years=20"])
     region = load_region(cfg.region)

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.outputs import write_text
-from sim.reproduce import load_study_config, run_study
+from sim.files import write_text
+from sim.reproduce.config import load_study_config
+from sim.reproduce.studies import run_study
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = "python experiments/reproduce_published.py " + " ".join(sys.argv[1:])
@@ -86,7 +87,7 @@ def run_all(function, tasks, jobs: int) -> pd.DataFrame:
 
 
 def lattice_figure(points: pd.DataFrame, out: Path) -> None:
-    from sim.plotting import NEUTRAL, PALETTE, new_figure, save_figure, use_style
+    from sim.figures.style import NEUTRAL, PALETTE, new_figure, save_figure, use_style
 
     mean = points.groupby("r")["cooperator_density"].agg(["mean", "min", "max"]).reset_index()
     with use_style():
@@ -110,7 +111,7 @@ def lattice_figure(points: pd.DataFrame, out: Path) -> None:
 
 
 def scale_free_figure(points: pd.DataFrame, out: Path) -> None:
-    from sim.plotting import NEUTRAL, PALETTE, new_figure, save_figure, use_style
+    from sim.figures.style import NEUTRAL, PALETTE, new_figure, save_figure, use_style
 
     with use_style():
         fig, ax = new_figure("single", 2.6)

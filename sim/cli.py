@@ -8,22 +8,19 @@ rest of the command line unchanged to that command's ``@hydra.main`` function
 from __future__ import annotations
 
 import logging
-import shutil
 import sys
-import traceback
 import warnings
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from sim.configuration import register_schema, validate
+from sim.config.loading import register_schema, validate
 from sim.errors import UserError
-from sim.outputs import SUMMARY_FILE, write_text
+from sim.extras import require
+from sim.runs.failures import report_failure
 
-register_schema()
 log = logging.getLogger("sim")
 
 HEADLINE = (
@@ -44,33 +41,6 @@ def _recorded_command(name: str) -> str:
     return " ".join(["python -m sim", name, *HydraConfig.get().overrides.task])
 
 
-def _remove_with_empty_parents(out_dir: Path) -> None:
-    """Delete a run folder and the date folders above it that only it filled."""
-    shutil.rmtree(out_dir, ignore_errors=True)
-    cwd = Path.cwd().resolve()
-    for parent in out_dir.resolve().parents:
-        if parent == cwd or cwd not in parent.parents or any(parent.iterdir()):
-            break
-        parent.rmdir()
-
-
-def _fail(err: BaseException, out_dir: Path, user_error: bool) -> None:
-    """Report a failed run: its error stays in its folder; a mistaken single run leaves nothing.
-
-    In a multirun the error is re-raised as an ordinary exception, so that Hydra records the
-    job as failed and carries on with the others.
-    """
-    hc = HydraConfig.get()
-    if user_error and hc.mode == RunMode.RUN and not (out_dir / SUMMARY_FILE).exists():
-        _remove_with_empty_parents(out_dir)
-    else:
-        write_text("".join(traceback.format_exception(err)), out_dir / "error.txt")
-    if user_error:
-        print(f"error: {err}", file=sys.stderr)
-        if hc.mode == RunMode.RUN:
-            sys.exit(2)
-
-
 def _print_headline(summary: dict, out_dir: Path) -> None:
     mechs = ", ".join(summary["mechanisms"]) or "none (baseline)"
     print(f"Simulated {summary['region']} ({summary['n_cities']} cities), {summary['years']}, "
@@ -81,10 +51,10 @@ def _print_headline(summary: dict, out_dir: Path) -> None:
         print(f"  {label:<45} {'n/a' if value is None else fmt.format(value)}")
 
 
-@hydra.main(version_base="1.3", config_path="pkg://sim.configs", config_name="config")
+@hydra.main(version_base="1.3", config_path="pkg://sim.runs.configs", config_name="config")
 def run(cfg: DictConfig) -> None:
     """Simulate one region under the selected mechanisms and write a run folder per replicate."""
-    from sim.figure_processes import figure_drawer
+    from sim.figures.processes import figure_drawer
 
     hc = HydraConfig.get()
     out_dir = Path(hc.runtime.output_dir)
@@ -93,7 +63,7 @@ def run(cfg: DictConfig) -> None:
         try:
             validate(cfg, hc.overrides.task, dict(hc.runtime.choices))
         except UserError as err:
-            _fail(err, out_dir, user_error=True)
+            report_failure(err, out_dir, user_error=True)
             raise
         failures = [err for rep_dir in replicates(cfg, out_dir)
                     if (err := _run_one(cfg, rep_dir, drawer)) is not None]
@@ -103,7 +73,7 @@ def run(cfg: DictConfig) -> None:
 
 def _run_one(cfg: DictConfig, out_dir: Path, drawer) -> BaseException | None:
     """One replicate: skip it if resuming and complete, else simulate, write and report."""
-    from sim.runner import is_complete, simulate, write_run  # after Hydra has handled --help
+    from sim.runs.runner import is_complete, simulate, write_run  # after Hydra has handled --help
 
     if cfg.resume and is_complete(out_dir, cfg):
         log.info("resume: %s is complete, skipped", out_dir)
@@ -116,10 +86,10 @@ def _run_one(cfg: DictConfig, out_dir: Path, drawer) -> BaseException | None:
             log.warning("%s", note.message)
         write_run(result, cfg, out_dir, _recorded_command("run"), drawer)
     except UserError as err:
-        _fail(err, out_dir, user_error=True)
+        report_failure(err, out_dir, user_error=True)
         return err
     except Exception as err:
-        _fail(err, out_dir, user_error=False)
+        report_failure(err, out_dir, user_error=False)
         return err
     _print_headline(result.summary, out_dir)
     return None
@@ -142,28 +112,29 @@ def replicates(cfg: DictConfig, out_dir: Path):
 
 def report() -> int:
     """Aggregate a sweep folder (imported lazily: it needs no model code)."""
-    from sim.report import main as report_main
+    from sim.analysis.report import main as report_main
 
     return report_main()
 
 
 def sensitivity() -> int:
     """Sensitivity indices of a sweep run with hydra/sweeper=salib (needs no model code)."""
-    from sim.sensitivity import main as sensitivity_main
+    from sim.analysis.sensitivity import main as sensitivity_main
 
     return sensitivity_main()
 
 
 def reproduce() -> None:
     """Published public-goods models on the shared engine (numba loads only for this command)."""
-    from sim.reproduce import reproduce as reproduce_main
+    require("numba", "reproduce", "python -m sim reproduce (its compiled kernels)")
+    from sim.reproduce.command import reproduce as reproduce_main
 
     return reproduce_main()
 
 
 def validate_patterns() -> int:
     """Pattern-oriented validation (the model loads only when it runs)."""
-    from sim.validate import main as validate_main
+    from sim.analysis.validate import main as validate_main
 
     return validate_main()
 
@@ -172,7 +143,7 @@ COMMANDS = {
     "run": (run, "simulate one region (or a Hydra multirun sweep with -m)"),
     "report": (report, "tables, effects against a baseline, figures and provenance of a sweep folder"),
     "reproduce": (reproduce, "published public-goods models (lattice, scale-free) on the city model's engine"),
-    "validate": (validate_patterns, "run the patterns of DESIGN.md section 4 over many seeds; exit 1 if one fails"),
+    "validate": (validate_patterns, "run the validation patterns (docs/ODD.md section 1.1) over many seeds; exit 1 if one fails"),
     "sensitivity": (sensitivity, "Morris / Sobol indices and figures of a sweep run with hydra/sweeper=salib"),
 }
 
@@ -195,16 +166,36 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unknown command '{name}'. Commands are: {', '.join(COMMANDS)}. "
               "Run 'python -m sim --help' for usage.", file=sys.stderr)
         return 2
-    rest = _with_default_sweeper(args[1:]) if name == "run" else args[1:]
-    sys.argv = [f"{sys.argv[0]} {name}", *rest]
-    return COMMANDS[name][0]() or 0
+    try:
+        if name == "run":
+            register_schema()   # the schema and the mechanisms' configs (reproduce has its own tree)
+            if any(a.startswith(("hydra/launcher=slurm", "hydra/launcher=submitit")) for a in args):
+                require("hydra_plugins.hydra_submitit_launcher", "slurm", "A sweep on SLURM (hydra/launcher=slurm)")
+        rest = _with_default_sweeper(args[1:]) if name == "run" else args[1:]
+        sys.argv = [f"{sys.argv[0]} {name}", *rest]
+        return COMMANDS[name][0]() or 0
+    except UserError as err:   # before Hydra runs: a missing extra, a broken mechanism package
+        print(f"error: {err}", file=sys.stderr)
+        return 2
 
 
 def _with_default_sweeper(args: list[str]) -> list[str]:
-    """A ``-m`` sweep uses sim/sweeper.py's sweeper unless the command line or an experiment
+    """A ``-m`` sweep uses sim/sweeps/basic.py's sweeper unless the command line or an experiment
     chooses one. It is Hydra's basic sweeper checking jobs by shape; it cannot be the primary
     config's default, as that would override an experiment's own choice (Hydra keeps the first
     override of a group: command line, then primary config, then the configs it includes)."""
     multirun = any(a in ("-m", "--multirun") for a in args)
     chosen = any(a.lstrip("+~").startswith(("hydra/sweeper=", "experiment=")) for a in args)
     return [*args, "hydra/sweeper=sim_basic"] if multirun and not chosen else args
+
+
+def console() -> int:
+    """The ``sim`` console script (pyproject's ``[project.scripts]``): :func:`main`, then
+    ``gc.freeze()`` as in ``python -m sim`` (sim/__main__.py): the objects created at import die
+    with the process anyway, and freezing them spares the interpreter's last full collection."""
+    import gc
+
+    try:
+        return main()
+    finally:
+        gc.freeze()

@@ -24,11 +24,17 @@ def package_versions() -> dict[str, str]:
 def _package_versions() -> tuple[tuple[str, str], ...]:
     versions = {"python": platform.python_version()}
     for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
+        versions[name] = package_version(name)
     return tuple(versions.items())
+
+
+@functools.cache
+def package_version(name: str) -> str:
+    """The installed version of the distribution ``name``, or "not installed"."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
 
 
 @functools.cache

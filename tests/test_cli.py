@@ -7,7 +7,7 @@ import sys
 import pandas as pd
 import pytest
 
-from sim.configuration import load_config
+from sim.config.loading import load_config
 from sim.errors import ConfigError
 
 

@@ -12,15 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.configuration import load_config
+from sim.config.loading import load_config
 from sim.errors import ConfigError
-from sim.figures import mechanism_panels
+from sim.figures.run_figures import mechanism_panels
 from sim.mechanisms.enclave import (RULES, Enclave, Parks, mean_revenue, nash_share, productivity,
                                     proportional_share, renege_temptation, sender_share,
                                     shapley_share)
-from sim.model import ENCLAVE_AREA, CityModel
-from sim.regions import load_region
-from sim.runner import simulate
+from sim.model.city_model import CityModel
+from sim.data import load_region
+from sim.runs.runner import simulate
 
 FAST = ["output.figures=false", "output.events=false"]
 
@@ -278,7 +278,7 @@ def test_revenue_and_costs_are_booked_in_the_enclave_area(default):
     last = default.timeseries.iloc[-1]
     flows = sum(last[c] for c in last.index if c.startswith("ledger_enclave.") and ".sink." not in c
                 and ".source." not in c)
-    year = default.model.area_payoff[:, ENCLAVE_AREA].sum()   # only enclaves pay into this area
+    year = default.model.area_payoff[:, default.model.vocabulary.area("enclave")].sum()   # only enclaves pay into this area
     assert year == pytest.approx(flows)
 
 

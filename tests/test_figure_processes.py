@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.figure_processes import FigureError, FigureHelpers, InProcess, can_use_helpers, figure_drawer
+from sim.figures.processes import FigureError, FigureHelpers, InProcess, can_use_helpers, figure_drawer
 from test_figures import make_cities, make_links, make_timeseries
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="helpers fork (Linux only)")

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.figures import RUN_FIGURES, plot_city_map, write_run_figures
-from sim.plotting import DOMAIN_COLORS, PALETTE, new_figure, save_figure, use_style
-from sim.schema import DOMAINS
+from sim.figures.run_figures import RUN_FIGURES, plot_city_map, write_run_figures
+from sim.figures.style import DOMAIN_COLORS, PALETTE, new_figure, save_figure, use_style
+from sim.config.schema import DOMAINS
 
 STEMS = ("cooperation_by_domain", "agreements_vs_projects", "gdp_inequality", "city_map")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

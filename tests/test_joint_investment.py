@@ -1,6 +1,6 @@
 """Behaviour of the joint investment platform (联合招商), beyond the shared mechanism harness.
 
-P5 (DESIGN.md section 4): joint investment cuts subsidy per firm, and unravels when secret
+P5 (docs/ODD.md section 1.1): joint investment cuts subsidy per firm, and unravels when secret
 outbidding is rarely detected. The platform's rules are checked directly: one member bids per
 sector at the offer that just beats leaving, lead shares are psi x the host's gain and net to
 zero, a caught outbidder stays out for exactly T_ex years, council monitoring raises detection.
@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 
 import sim.mechanisms.joint_investment as ji
-from sim import firms
-from sim.configuration import load_config
+from sim.model import firms
+from sim.config.loading import load_config
 from sim.errors import ConfigError
-from sim.model import PLATFORM, SUBSIDY, CityModel
-from sim.regions import load_region
-from sim.runner import simulate
+from sim.model.city_model import CityModel
+from sim.model.traits import SUBSIDY
+from sim.data import load_region
+from sim.runs.runner import simulate
 
 J = "mechanism.joint_investment"
 HONEST = ("+mechanism=joint_investment", f"{J}.outbidding=false")
@@ -182,7 +183,7 @@ def test_opt_in_members_are_drawn_with_their_platform_trait():
     platform = model.mechanisms[0]
     expected = observed = 0.0
     for _ in range(10):
-        trait = model.traits[:, PLATFORM].copy()
+        trait = model.traits[:, model.vocabulary.trait("platform")].copy()
         eligible = model.year > platform.excluded_until
         model.step()
         assert not platform.member[(trait == 0) | ~eligible].any()

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.configuration import load_config
-from sim.model import CityModel
-from sim.regions import load_region
-from sim.runner import simulate
+from sim.config.loading import load_config
+from sim.model.city_model import CityModel
+from sim.data import load_region
+from sim.runs.runner import simulate
 
 FAST = ["output.figures=false"]
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from sim import model as model_module
-from sim.configuration import load_config, schema_keys
+from sim.model import city_model as model_module
+from sim.config.loading import load_config, schema_keys
 from sim.mechanisms import Mechanism
-from sim.model import CityModel
-from sim.recorder import Recorder
+from sim.model.city_model import CityModel
+from sim.model.recorder import Recorder
 
 ODD = Path(__file__).resolve().parents[1] / "docs" / "ODD.md"
 
@@ -60,7 +60,7 @@ def test_every_schema_key_is_documented_exactly_once(parameter_rows):
     missing = sorted(expected - set(keys))
     extra = sorted(set(keys) - expected)
     assert not missing and not extra, (
-        "docs/ODD.md parameter tables and sim/schema.py disagree.\n"
+        "docs/ODD.md parameter tables and sim/config/schema.py disagree.\n"
         f"  missing from the ODD ({len(missing)}): {missing}\n"
         f"  in the ODD but not in the schema ({len(extra)}): {extra}"
     )
@@ -91,7 +91,7 @@ def test_documented_defaults_equal_the_composed_config(parameter_rows):
     for row in parameter_rows:
         key = table_key(row)
         if key.startswith("region."):
-            continue  # documented from configs/region/synthetic.yaml, not the default region
+            continue  # documented from sim/runs/configs/region/synthetic.yaml, not the default region
         # A mechanism's defaults are those of its config file, composed with +mechanism=NAME.
         group = key.split(".")[1] if key.startswith("mechanism.") else ""
         if group not in configs:
@@ -106,7 +106,7 @@ def schedule_calls() -> list[str]:
     """Names of the schedule's steps, in the order ``CityModel.step`` calls them.
 
     A step is a call of a CityModel method, a Mechanism hook, a Recorder method or a
-    function defined in sim.model (such as ``attention``).
+    function defined in sim.model.city_model (such as ``attention``).
     """
     tree = ast.parse(textwrap.dedent(inspect.getsource(CityModel.step)))
     calls = sorted((node for node in ast.walk(tree) if isinstance(node, ast.Call)),

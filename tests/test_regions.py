@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
 from sim.errors import RegionError
-from sim.regions import COLUMNS, Region, load_region
-from sim.schema import RegionConfig
+from sim.data import COLUMNS, Region, load_region
+from sim.config.schema import RegionConfig
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "region"
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "sim" / "runs" / "configs" / "region"
 FILE_COLUMNS = [
     "name", "name_zh", "province", "circle", "core", "lat", "lon",
     "gdp_2015", "gdp_2020", "population_2020", "secondary_share_2020",

@@ -1,4 +1,4 @@
-"""Published models on the shared engine (``sim/reproduce.py``, ``sim/kernels.py``): small and fast."""
+"""Published models on the shared engine (``sim/reproduce/studies.py``, ``sim/reproduce/kernels.py``): small and fast."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import kernels
+from sim.reproduce import kernels
 from sim.errors import ConfigError
-from sim.game import fermi_probability, pair_weights, public_good_returns
-from sim.network import Groups, ego_groups
-from sim.reproduce import (equal_share_terms, load_study_config, payoff_bounds, run_study,
-                           von_neumann_partners)
+from sim.model.game import fermi_probability, pair_weights, public_good_returns
+from sim.model.network import Groups, ego_groups
+from sim.reproduce.config import load_study_config
+from sim.reproduce.studies import equal_share_terms, payoff_bounds, run_study, von_neumann_partners
 
 
 def random_groups(rng: np.random.Generator, n: int, k: int, extra: int) -> Groups:
@@ -126,7 +126,7 @@ def test_scale_free_degree_must_be_even():
 
 def call_reproduce(cwd, *args):
     code = (f"import sys; sys.argv = ['reproduce', *{list(args)!r}]; "
-            "from sim.reproduce import reproduce; reproduce()")
+            "from sim.reproduce.command import reproduce; reproduce()")
     return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 

@@ -6,11 +6,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from sim.firms import logit_choice_probabilities
-from sim.game import fermi_probability, pair_weights, public_good_returns
-from sim.learning import reference_partner
-from sim.metrics import core_periphery_ratio, gini, theil
-from sim.network import Edges, Groups, ego_groups, gravity_partners, great_circle_km, unit_vectors
+from sim.model.firms import logit_choice_probabilities
+from sim.model.game import fermi_probability, pair_weights, public_good_returns
+from sim.model.learning import reference_partner
+from sim.model.metrics import core_periphery_ratio, gini, theil
+from sim.model.network import Edges, Groups, ego_groups, gravity_partners, great_circle_km, unit_vectors
 
 finite = st.floats(-50, 50, allow_nan=False)
 

@@ -1,8 +1,8 @@
 """Structured schema of every parameter: type, allowed range and meaning.
 
-Values live in the YAML files under ``configs/``; this module says what a value may be.
+Values live in the YAML files under ``sim/configs/``; this module says what a value may be.
 Hydra rejects unknown keys and wrong types against these dataclasses while composing;
-:func:`sim.configuration.validate` then checks the ranges recorded here, and the ODD's
+:func:`sim.config.loading.validate` then checks the ranges recorded here, and the ODD's
 parameter tables are checked against the same metadata.
 """
 
@@ -144,7 +144,7 @@ REGION_NAMES = ("middle_yangtze", "yangtze_delta", "yangtze_delta_26", "syntheti
 class RegionConfig:
     name: str = param(doc="embedded region, 'synthetic' or 'csv'", choices=REGION_NAMES)
     path: Optional[str] = optional(doc="csv: path of the city table")
-    # Synthetic-only settings: null for the other regions, set in configs/region/synthetic.yaml.
+    # Synthetic-only settings: null for the other regions, set in sim/runs/configs/region/synthetic.yaml.
     n_cities: Optional[int] = optional(2, 1_000_000, "synthetic: number of cities")
     n_provinces: Optional[int] = optional(1, 1000, "synthetic: number of provinces")
     circles_per_province: Optional[int] = optional(1, 100, "synthetic: metropolitan circles per province")

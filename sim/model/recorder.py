@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.schema import DOMAINS
+from sim.config.schema import DOMAINS
 
 EVENT_COLUMNS = ("year", "kind", "domain", "city", "group", "sector", "amount", "subsidy")
 _EVENT_FIELDS = {"city": (np.int32, -1), "group": (np.int32, -1), "sector": (np.int16, -1),

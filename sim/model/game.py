@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.network import Groups
+from sim.model.network import Groups
 
 
 def fermi_probability(payoff_self: np.ndarray, payoff_model: np.ndarray, noise: float) -> np.ndarray:

@@ -1,6 +1,6 @@
 """One domain's cooperation round: sign, implement, produce the public good, detect defection.
 
-DESIGN.md section 3, step 3. Everything is vectorised over cities and group memberships.
+Step 3 of the yearly schedule (docs/ODD.md sections 3 and 7.5). Everything is vectorised over cities and group memberships.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.game import public_good_returns
-from sim.network import Groups
+from sim.model.game import public_good_returns
+from sim.model.network import Groups
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 :func:`write_run_figures` writes every figure of a run (PNG + PDF, optional JSON
 sidecar) into a directory. Each figure has its own builder ``plot_<stem>`` that
 returns a :class:`~matplotlib.figure.Figure`, so figures can also be composed or
-inspected without writing files.
+inspected without writing files. The figures of a sweep report are in
+:mod:`sim.figures.comparison_figures`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from sim.plotting import (
+from sim.figures.axes import require_columns, year_axis
+from sim.figures.style import (
     DOMAIN_COLORS,
     DOMAIN_LABELS,
     DOUBLE_COLUMN,
@@ -31,7 +33,7 @@ from sim.plotting import (
     save_figure,
     use_style,
 )
-from sim.schema import DOMAINS
+from sim.config.schema import DOMAINS
 
 YI_PER_TRILLION = 1e4  # input GDP is in 100 million yuan (亿元)
 
@@ -40,19 +42,6 @@ LINK_COLOR = (0.25, 0.25, 0.25)
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{what} lacks column(s) {', '.join(missing)}")
-
-
-def _year_axis(ax: Axes, label: bool = True) -> None:
-    """Integer year ticks; the label only on the bottom panel of a stack."""
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
-    if label:
-        ax.set_xlabel("Year")
 
 
 def _legend(ax: Axes, **kw) -> None:
@@ -82,7 +71,7 @@ def _is_core(cities: pd.DataFrame) -> np.ndarray:
 def plot_cooperation_by_domain(timeseries: pd.DataFrame) -> Figure:
     """Share of cities implementing each domain, and the overall cooperation index."""
     columns = [f"implemented_{d}" for d in DOMAINS]
-    _require(timeseries, ["year", "cooperation_index", *columns], "timeseries")
+    require_columns(timeseries, ["year", "cooperation_index", *columns], "timeseries")
     ts = timeseries.sort_values("year")
     fig, ax = new_figure("single", 2.9)
     for d in DOMAINS:
@@ -90,14 +79,14 @@ def plot_cooperation_by_domain(timeseries: pd.DataFrame) -> Figure:
     ax.plot(ts["year"], ts["cooperation_index"], color="black", linewidth=2.2, label="Cooperation index")
     ax.set_ylim(0, 1)
     ax.set_ylabel("Cities implementing (share)")
-    _year_axis(ax)
+    year_axis(ax)
     fig.legend(loc="outside lower center", ncols=3, columnspacing=1.0)
     return fig
 
 
 def plot_agreements_vs_projects(timeseries: pd.DataFrame) -> Figure:
     """Agreements signed and projects implemented per year, totals over domains."""
-    _require(timeseries, ["year", "agreements_total", "projects_total"], "timeseries")
+    require_columns(timeseries, ["year", "agreements_total", "projects_total"], "timeseries")
     ts = timeseries.sort_values("year")
     fig, ax = new_figure("single", 2.4)
     few = len(ts) <= 25  # markers only while they do not merge into a band
@@ -109,14 +98,14 @@ def plot_agreements_vs_projects(timeseries: pd.DataFrame) -> Figure:
     ax.set_ylim(bottom=0)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("Count per year")
-    _year_axis(ax)
+    year_axis(ax)
     _legend(ax)
     return fig
 
 
 def plot_gdp_inequality(timeseries: pd.DataFrame) -> Figure:
     """GDP total; Theil and Gini; core/periphery GDP per capita ratio; shared year axis."""
-    _require(timeseries, ["year", "gdp_total", "theil", "gini", "core_periphery_ratio"], "timeseries")
+    require_columns(timeseries, ["year", "gdp_total", "theil", "gini", "core_periphery_ratio"], "timeseries")
     ts = timeseries.sort_values("year")
     fig, (ax_gdp, ax_ineq, ax_ratio) = new_figure("single", 4.6, nrows=3, sharex=True)
 
@@ -136,8 +125,8 @@ def plot_gdp_inequality(timeseries: pd.DataFrame) -> Figure:
     _panel_letter(ax_ratio, "c")
 
     for ax in (ax_gdp, ax_ineq):
-        _year_axis(ax, label=False)
-    _year_axis(ax_ratio)
+        year_axis(ax, label=False)
+    year_axis(ax_ratio)
     fig.align_ylabels()
     return fig
 
@@ -185,7 +174,7 @@ def _draw_links(ax: Axes, links: pd.DataFrame, where: pd.DataFrame) -> None:
     """Links as one LineCollection; width and opacity grow with strength."""
     if links is None or links.empty:
         return
-    _require(links, ["source", "target", "strength"], "links")
+    require_columns(links, ["source", "target", "strength"], "links")
     links = links[links["strength"] > 0]
     links = links[links["source"].isin(where.index) & links["target"].isin(where.index)]
     if links.empty:
@@ -263,7 +252,7 @@ def _map_size(ratio: float) -> tuple[float, float]:
 
 def plot_city_map(cities: pd.DataFrame, links: pd.DataFrame) -> Figure:
     """Cities of the last year at (lon, lat), area ~ GDP, colour by province or circle."""
-    _require(cities, ["year", "city", "name", "lat", "lon", "gdp"], "cities")
+    require_columns(cities, ["year", "city", "name", "lat", "lon", "gdp"], "cities")
     now = _last_year(cities).drop_duplicates("city").set_index("city", drop=False)
     n = len(now)
     mean_lat = float(now["lat"].mean())
@@ -300,18 +289,19 @@ def plot_city_map(cities: pd.DataFrame, links: pd.DataFrame) -> Figure:
     return fig
 
 
-# --------------------------------------------------------------------------- driver
-
 def mechanism_panels(timeseries: pd.DataFrame, panels: list[tuple[str, str]]) -> Figure:
     """One stacked panel per (column, label) over years: the figure of an institution."""
-    _require(timeseries, ["year", *(c for c, _ in panels)], "timeseries")
+    require_columns(timeseries, ["year", *(c for c, _ in panels)], "timeseries")
     ts = timeseries.sort_values("year")
     fig, axes = new_figure("single", 1.5 * len(panels) + 0.4, nrows=len(panels), sharex=True)
     for i, (ax, (column, label)) in enumerate(zip(np.atleast_1d(axes), panels)):
         ax.plot(ts["year"], ts[column], color=PALETTE[i % len(PALETTE)])
         ax.set_ylabel(label)
-        _year_axis(ax, label=i == len(panels) - 1)
+        year_axis(ax, label=i == len(panels) - 1)
     return fig
+
+
+# --------------------------------------------------------------------------- driver
 
 
 RUN_FIGURES: dict[str, Callable[..., Figure]] = {
@@ -370,96 +360,3 @@ def warm_up() -> None:
         _panel_letter(ax, "a")
         fig.canvas.draw()
         close_figure(fig)
-
-
-# --------------------------------------------------------------------------- sweep report
-
-
-def _design_legend(fig: Figure, handles: list, n: int) -> None:
-    fig.legend(handles=handles, loc="outside lower center", ncols=1 if n > 4 else min(n, 2),
-               columnspacing=1.0)
-
-
-def plot_design_trajectories(bands: pd.DataFrame, colors: dict[str, str], ylabel: str) -> Figure:
-    """Per design, the mean over seeds of a yearly quantity and its 95% band.
-
-    ``bands`` has columns design, year, mean, ci_low, ci_high; ``colors`` maps design -> colour
-    in legend order.
-    """
-    _require(bands, ["design", "year", "mean", "ci_low", "ci_high"], "bands")
-    designs = [d for d in colors if (bands["design"] == d).any()]
-    fig, ax = new_figure("single", 2.5 + 0.16 * len(designs))
-    handles = []
-    for design in designs:
-        b = bands[bands["design"] == design].sort_values("year")
-        ax.fill_between(b["year"], b["ci_low"], b["ci_high"], color=colors[design], alpha=0.15, linewidth=0)
-        handles += ax.plot(b["year"], b["mean"], color=colors[design], label=design)
-    ax.set_ylabel(ylabel)
-    _year_axis(ax)
-    _design_legend(fig, handles, len(designs))
-    return fig
-
-
-def plot_effects_forest(effects: pd.DataFrame, metrics: dict[str, tuple[str, str]],
-                        colors: dict[str, str]) -> Figure:
-    """Difference from the baseline with its 95% interval, one forest panel per metric.
-
-    ``effects`` has columns design, metric, diff_mean, diff_ci_low, diff_ci_high; ``metrics``
-    maps metric -> (name, unit) in panel order; ``colors`` maps design -> colour, top to bottom.
-    """
-    _require(effects, ["design", "metric", "diff_mean", "diff_ci_low", "diff_ci_high"], "effects")
-    shown = [m for m in metrics if (effects["metric"] == m).any()]
-    designs = [d for d in colors if (effects["design"] == d).any()]
-    ncols = 1 if len(shown) == 1 else 2
-    nrows = -(-len(shown) // ncols)
-    fig, axes = new_figure("double" if ncols == 2 else "single", nrows * (0.75 + 0.2 * len(designs)) + 0.2,
-                           nrows=nrows, ncols=ncols, sharey=True)
-    axes = np.atleast_1d(axes).ravel()
-    y = np.arange(len(designs))[::-1]
-    for ax, metric in zip(axes, shown):
-        rows = effects[effects["metric"] == metric].set_index("design").reindex(designs)
-        mean = rows["diff_mean"].to_numpy(float)
-        low, high = rows["diff_ci_low"].to_numpy(float), rows["diff_ci_high"].to_numpy(float)
-        ax.axvline(0, color=NEUTRAL, linewidth=0.6, linestyle="--", zorder=0)
-        for i, design in enumerate(designs):
-            err = None if np.isnan(low[i]) else [[mean[i] - low[i]], [high[i] - mean[i]]]
-            ax.errorbar(mean[i], y[i], xerr=err, fmt="o", color=colors[design], capsize=2,
-                        elinewidth=0.9, markersize=3.5)
-        name, unit = metrics[metric]
-        ax.set_title(name, fontweight="normal", loc="left")
-        ax.set_xlabel(f"Difference ({unit})")
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
-    for ax in axes[len(shown):]:
-        ax.set_visible(False)
-    axes[0].set_yticks(y, designs)
-    axes[0].set_ylim(-0.6, len(designs) - 0.4)
-    return fig
-
-
-def plot_inequality_output(comparison: pd.DataFrame, colors: dict[str, str], xlabel: str,
-                           ylabel: str) -> Figure:
-    """Final Theil against final GDP: per design the mean with 95% interval crosses.
-
-    ``comparison`` has columns design, metric, mean, ci_low, ci_high with the metrics
-    gdp_total_final (x) and theil_final (y), in the units of the labels. Designs are told
-    apart by colour and marker and named in the legend (labels on the points would overlap).
-    """
-    _require(comparison, ["design", "metric", "mean", "ci_low", "ci_high"], "comparison")
-    stats = comparison.set_index(["metric", "design"])
-    designs = [d for d in colors if ("gdp_total_final", d) in stats.index and ("theil_final", d) in stats.index]
-    fig, ax = new_figure("single", 2.5 + 0.16 * len(designs))
-
-    def err(s: pd.Series):
-        return None if pd.isna(s["ci_low"]) else [[s["mean"] - s["ci_low"]], [s["ci_high"] - s["mean"]]]
-
-    handles = []
-    for i, design in enumerate(designs):
-        x, y = stats.loc[("gdp_total_final", design)], stats.loc[("theil_final", design)]
-        handles.append(ax.errorbar(x["mean"], y["mean"], xerr=err(x), yerr=err(y), fmt="osD^vPX"[i % 7],
-                                   color=colors[design], capsize=2, elinewidth=0.9, markersize=4,
-                                   label=design))
-    ax.margins(0.15)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    _design_legend(fig, handles, len(designs))
-    return fig

@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from sim.game import fermi_probability
+from sim.model.game import fermi_probability
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.configuration import config_hash, resolved
-from sim.figure_processes import InProcess
-from sim.model import CityModel
-from sim.outputs import SUMMARY_FILE, write_json, write_parquet
+from sim.config.loading import config_hash, resolved
+from sim.figures.processes import InProcess
+from sim.model.city_model import CityModel
+from sim.files import SUMMARY_FILE, write_json, write_parquet
 from sim.provenance import git_revision, package_versions
-from sim.regions import load_region
+from sim.data import load_region
 
 LAST_YEARS = 5   # the cooperation index averages the last five simulated years
 
@@ -99,7 +99,7 @@ def is_complete(out_dir: Path, cfg) -> bool:
 def write_run(result: RunResult, cfg, out_dir: Path, command: str = "", drawer: InProcess | None = None) -> Path:
     """Write tables, figures and finally summary.json, whose presence marks a complete run.
 
-    ``drawer`` draws the figures (see :mod:`sim.figure_processes`); they are asked for first so
+    ``drawer`` draws the figures (see :mod:`sim.figures.processes`); they are asked for first so
     that helper processes draw them while the tables are written.
     """
     out_dir = Path(out_dir)

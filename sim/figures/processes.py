@@ -6,7 +6,7 @@ run. :class:`FigureHelpers` starts one helper process as soon as a run knows it 
 The helper imports the figure code on a second core while this process imports the model and
 simulates; it then forks a sibling, and the two draw the figures from one queue as soon as the
 run's tables are sent. The figures are the same bytes as when drawn in this process
-(:func:`sim.figures.write_run_figure` draws them either way; tested).
+(:func:`sim.figures.run_figures.write_run_figure` draws them either way; tested).
 
 Helpers need ``fork`` (Linux) and at least two usable cores; otherwise :func:`figure_drawer`
 returns :class:`InProcess`, which draws them here, one after another.
@@ -42,7 +42,7 @@ class InProcess:
 
     def wait(self) -> list[Path]:
         """The paths written for the submitted run, once all are written."""
-        from sim.figures import write_run_figures   # matplotlib only when figures are wanted
+        from sim.figures.run_figures import write_run_figures   # matplotlib only when figures are wanted
 
         return write_run_figures(*self._job)
 
@@ -140,7 +140,7 @@ def _fork_friendly() -> None:
 
 def _helper(jobs, results, siblings: int) -> None:
     """Import the figure code once, warm it up, fork the siblings, then draw until told to stop."""
-    from sim.figures import warm_up
+    from sim.figures.run_figures import warm_up
 
     warm_up()   # fonts and the PDF backend load now, while the run is still simulating
     context = multiprocessing.get_context("fork")
@@ -163,7 +163,7 @@ def _helper(jobs, results, siblings: int) -> None:
 
 def _serve(jobs, results, siblings=()) -> bool:
     """Draw jobs until told to stop (True), or until whoever started us or a sibling is gone (False)."""
-    from sim.figures import run_figure_specs, write_run_figure
+    from sim.figures.run_figures import run_figure_specs, write_run_figure
 
     starter = os.getppid()
     while True:

@@ -1,8 +1,8 @@
 """Compiled kernels for strategy updates on the shared public-goods engine.
 
 Random sequential updating changes one strategy at a time, so it cannot be vectorised in
-NumPy. These numba kernels run it on the same :class:`sim.network.Groups` structure and the
-same payoff as :func:`sim.game.public_good_returns`:
+NumPy. These numba kernels run it on the same :class:`sim.model.network.Groups` structure and the
+same payoff as :func:`sim.model.game.public_good_returns`:
 
 * :func:`payoff_terms` gathers, once, the terms of ``public_good_returns`` per receiving
   player: for each of the player's memberships the share it keeps of what it creates there,
@@ -12,7 +12,7 @@ same payoff as :func:`sim.game.public_good_returns`:
   (contribute ``unit`` per membership or nothing) a player's benefit is then
   ``sum_t coef[t] * s[source[t]]`` and its payoff that benefit minus ``cost * s``, so that one
   player's payoff costs O(its memberships + pairs), independent of the population size.
-* :func:`adoption_probability` is :func:`sim.game.fermi_probability` (rule ``FERMI``) or the
+* :func:`adoption_probability` is :func:`sim.model.game.fermi_probability` (rule ``FERMI``) or the
   finite-population replicator rule of Santos, Santos & Pacheco 2008 (rule ``REPLICATOR``).
 * :func:`random_sequential` and :func:`synchronous` run the updates. They draw nothing
   themselves: the caller passes uniform numbers drawn from the study's seeded
@@ -30,11 +30,11 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from sim.network import Groups
+from sim.model.network import Groups
 
 FERMI = 0        # adopt with 1 / (1 + exp((P_x - P_y) / K))       (Szabo & Toke 1998)
 REPLICATOR = 1   # adopt with max(0, P_y - P_x) / M_xy             (Santos, Santos & Pacheco 2008)
-EXP_CLIP = 700.0  # as in sim.game.fermi_probability: exp never overflows for tiny K
+EXP_CLIP = 700.0  # as in sim.model.game.fermi_probability: exp never overflows for tiny K
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def payoff_terms(groups: Groups, synergy: float, kept_share: float | np.ndarray,
                  unit: float | np.ndarray = 1.0, merge: bool = True) -> PayoffTerms:
     """Gather the terms of ``public_good_returns`` for contributions ``s[player] * unit[membership]``.
 
-    Same arithmetic as :func:`sim.game.public_good_returns` (created = synergy x contribution;
+    Same arithmetic as :func:`sim.model.game.public_good_returns` (created = synergy x contribution;
     one-member groups keep everything; the rest spills over the pair weights), per unit of
     contribution instead of for one contribution vector.
     """
@@ -122,7 +122,7 @@ def all_payoffs(strategy, ptr, source, coef, cost):
 
 @njit(cache=True, nogil=True)
 def fermi(payoff_self, payoff_model, noise):
-    """Scalar :func:`sim.game.fermi_probability`: 1 / (1 + exp((P_self - P_model) / K))."""
+    """Scalar :func:`sim.model.game.fermi_probability`: 1 / (1 + exp((P_self - P_model) / K))."""
     z = (payoff_self - payoff_model) / noise
     if z > EXP_CLIP:
         z = EXP_CLIP

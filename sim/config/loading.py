@@ -7,37 +7,47 @@ value came from and what to do instead.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import math
+from pathlib import Path
 from collections.abc import Sequence
 
 from hydra import compose, initialize_config_module
 from hydra.core.config_store import ConfigStore
+from hydra.errors import ConfigCompositionException
 from omegaconf import DictConfig, OmegaConf
 
 from sim.errors import ConfigError
-from sim.schema import Config, leaf_fields
+from sim.mechanisms import registry
+from sim.config.schema import Config, leaf_fields
 
-CONFIG_MODULE = "sim.configs"
+CONFIG_MODULE = "sim.runs.configs"
 CONFIG_NAME = "config"
 
 
 def register_schema() -> None:
-    """Make the schema available as ``base_config`` to the primary config's defaults list."""
+    """Make the schema available as ``base_config`` to the primary config's defaults list, and
+    every registered mechanism's typed config as ``mechanism/<name>``."""
     ConfigStore.instance().store(name="base_config", node=Config)
+    registry.store_configs()
 
 
 def _source(key: str, overrides: Sequence[str], choices: dict[str, str],
-            primary: str = "configs/config.yaml") -> str:
+            primary: str = "sim/runs/configs/config.yaml") -> str:
     """Name the place a value came from: a command-line override or a config file."""
     for item in overrides:
         name = item.lstrip("+~").split("=", 1)[0]
         if name == key:
             return f"the command-line override '{item}'"
     group = key.split(".", 1)[0]
+    if group == "mechanism" and key.count(".") >= 2:
+        path = registry.config_path(key.split(".")[1])
+        inside = Path(__file__).parents[2]
+        return str(path.relative_to(inside) if path.is_relative_to(inside) else path)
     if group in choices and choices[group]:
-        return f"configs/{group}/{choices[group]}.yaml"
+        return f"sim/configs/{group}/{choices[group]}.yaml"
     return primary
 
 
@@ -54,39 +64,43 @@ def _check_value(key: str, value, meta: dict) -> str | None:
     return None
 
 
-def _mechanism_schemas() -> dict[str, type]:
-    from sim.mechanisms import schemas
-
-    return schemas()
-
-
 def _schema_fields(cfg: DictConfig):
     """(key, field) of the top-level schema and of every selected mechanism's schema."""
     yield from leaf_fields(Config)
     selected = cfg.get("mechanism") or {}
-    for name, schema in _mechanism_schemas().items():
+    for name, schema in registry.schemas().items():
         if name in selected:
             yield from leaf_fields(schema, f"mechanism.{name}.")
 
 
-def _mechanism_structure_problems(cfg: DictConfig) -> list[tuple[str, str]]:
-    """Unknown keys and wrong types in mechanism configs (their schemas are not Hydra's)."""
+def _leaf_keys(node, prefix: str = ""):
+    """Dotted keys of a config's leaves (a list is one leaf)."""
+    for key, value in node.items():
+        if isinstance(value, dict):
+            yield from _leaf_keys(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}"
+
+
+def unknown_keys(cfg: DictConfig) -> list[tuple[str, str]]:
+    """Keys that no schema declares. Hydra rejects them when set as ``key=value`` but lets
+    ``+key=value`` add them to a structured config, where nothing would ever read them."""
+    known = {key for key, _ in _schema_fields(cfg)}
+    data = OmegaConf.to_container(cfg, resolve=False)
+    data.pop("hydra", None)
     problems = []
-    schemas = _mechanism_schemas()
-    for name, values in (cfg.get("mechanism") or {}).items():
-        if name not in schemas:
-            continue
-        try:
-            OmegaConf.merge(OmegaConf.structured(schemas[name]), values)
-        except Exception as err:  # omegaconf reports the key and the expected type
-            key = f"mechanism.{name}.{getattr(err, 'key', '') or ''}".rstrip(".")
-            problems.append((key, f"{key}: {str(err).splitlines()[0]}"))
+    for key in _leaf_keys(data):
+        if key not in known:
+            near = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            problems.append((key, f"{key} is not a parameter of the schema{hint}"))
     return problems
 
 
 def range_problems(cfg: DictConfig) -> list[tuple[str, str]]:
-    """(key, problem) for every leaf value outside its schema range or choices."""
-    problems = _mechanism_structure_problems(cfg)
+    """(key, problem) for every key the schema does not know, and every leaf value outside its
+    schema range or choices."""
+    problems = unknown_keys(cfg)
     if problems:
         return problems
     for key, f in _schema_fields(cfg):
@@ -106,7 +120,7 @@ def validate(cfg: DictConfig, overrides: Sequence[str] = (), choices: dict[str, 
 
 
 def config_error(problems, overrides, choices, command: str, example: str, listing: str,
-                 primary: str = "configs/config.yaml") -> ConfigError:
+                 primary: str = "sim/runs/configs/config.yaml") -> ConfigError:
     """One paragraph naming each bad value, where it was set, and how to fix it."""
     lines = [f"{problem} (set in {_source(key, overrides, choices, primary)})" for key, problem in problems]
     return ConfigError(
@@ -119,7 +133,13 @@ def load_config(overrides: Sequence[str] = ()) -> DictConfig:
     """Compose the configuration from Python exactly as ``python -m sim run`` would."""
     register_schema()
     with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
-        cfg = compose(config_name=CONFIG_NAME, overrides=list(overrides))
+        try:
+            cfg = compose(config_name=CONFIG_NAME, overrides=list(overrides))
+        except ConfigCompositionException as err:   # a wrong type, an unknown key or option
+            cause = f": {str(err.__cause__).splitlines()[0]}" if err.__cause__ else ""
+            raise ConfigError(f"Invalid configuration: {str(err).splitlines()[0]}{cause}. Nothing was run. "
+                              "Fix the override; 'python -m sim run --cfg job' prints the resolved "
+                              "configuration and docs/ODD.md lists every parameter with its type and range.") from None
     validate(cfg, overrides)
     return cfg
 
@@ -142,7 +162,7 @@ def config_hash(cfg: DictConfig | dict) -> str:
 def schema_keys() -> list[str]:
     """Dotted keys of every schema parameter, mechanisms included (for documentation checks)."""
     keys = [key for key, _ in leaf_fields(Config)]
-    for name, schema in _mechanism_schemas().items():
+    for name, schema in registry.schemas().items():
         keys += [key for key, _ in leaf_fields(schema, f"mechanism.{name}.")]
     return keys
 

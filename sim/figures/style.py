@@ -28,8 +28,8 @@ from cycler import cycler
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from sim.outputs import atomic, write_json
-from sim.schema import DOMAINS
+from sim.files import atomic, write_json
+from sim.config.schema import DOMAINS
 
 # Okabe & Ito (2008), "Color Universal Design"; black last so that it is not the
 # first line colour, and yellow late because it is faint on white.
