@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim import report
+from sim.analysis import report
 
 TINY = ["years=3", "output.figures=false", "output.events=false"]
 
@@ -190,7 +190,7 @@ def test_bad_folder_exits_2_with_a_clear_message_and_writes_nothing(tmp_path, ma
     target = tmp_path / "sweep"
     if make == "empty":
         (target / "something").mkdir(parents=True)
-    proc = subprocess.run([sys.executable, "-m", "sim.report", str(target)], capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "sim.analysis.report", str(target)], capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and proc.stderr.startswith("error: ")
@@ -200,19 +200,19 @@ def test_bad_folder_exits_2_with_a_clear_message_and_writes_nothing(tmp_path, ma
 
 
 def test_report_never_imports_or_runs_the_model(mech_sweep, tmp_path, monkeypatch):
-    code = ("import sys, sim.report; rc = sim.report.main([sys.argv[1], '--out', sys.argv[2]]); "
-            "sys.exit(10 if 'sim.model' in sys.modules or 'sim.runner' in sys.modules or 'mesa' in sys.modules "
+    code = ("import sys, sim.analysis.report; rc = sim.analysis.report.main([sys.argv[1], '--out', sys.argv[2]]); "
+            "sys.exit(10 if 'sim.model.city_model' in sys.modules or 'sim.runs.runner' in sys.modules or 'mesa' in sys.modules "
             "else rc)")
     proc = subprocess.run([sys.executable, "-c", code, str(mech_sweep), str(tmp_path / "a")],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
 
-    import sim.runner
+    import sim.runs.runner
 
     def forbidden(*args, **kwargs):
         raise AssertionError("the report ran the model")
 
-    monkeypatch.setattr(sim.runner, "simulate", forbidden)
+    monkeypatch.setattr(sim.runs.runner, "simulate", forbidden)
     folders = sorted(p.name for p in mech_sweep.iterdir())
     assert report.main([str(mech_sweep), "--out", str(tmp_path / "b")]) == 0
     assert sorted(p.name for p in mech_sweep.iterdir()) == folders

@@ -11,8 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import sensitivity as sa
-from sim.configuration import load_config, register_schema
+from sim.analysis import sensitivity as sa
+from sim.analysis import sensitivity_indices
+from sim.sweeps import salib
+from sim.config.loading import CONFIG_MODULE, load_config, register_schema
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +25,8 @@ def cfg():
 TWO = {"mechanism.three_tier.detection": [0.2, 1.0], "model.enforcement.detection": None}
 
 
-def sweeper(cfg, **kw) -> sa.SalibSweeper:
-    s = sa.SalibSweeper(**{"parameters": TWO, **kw})
+def sweeper(cfg, **kw) -> salib.SalibSweeper:
+    s = salib.SalibSweeper(**{"parameters": TWO, **kw})
     s.config = cfg
     return s
 
@@ -43,7 +45,7 @@ def test_design_expands_into_one_job_per_row_with_its_overrides(cfg, method, sam
     s = sweeper(cfg, method=method, samples=samples, second_order=second_order, parameters=params)
     base = ["+mechanism=[three_tier,enclave]", "years=3"]
     design, overrides = s.plan(base)
-    assert len(overrides) == design["n_jobs"] == jobs == sa.expected_jobs(method, k, samples, second_order)
+    assert len(overrides) == design["n_jobs"] == jobs == salib.expected_jobs(method, k, samples, second_order)
     names = design["problem"]["names"]
     assert names == list(params) and design["replicates"] == 2 and design["model_seed"] == 0
     bounds = np.array(design["problem"]["bounds"])
@@ -64,7 +66,7 @@ def test_sweeper_runs_every_row_in_batches_and_keeps_its_design(tmp_path):
     from hydra import compose, initialize_config_module
 
     register_schema()
-    with initialize_config_module(config_module="sim.configs", version_base="1.3"):
+    with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
         full = compose("config", overrides=["+mechanism=three_tier", f"hydra.sweep.dir={tmp_path}"],
                        return_hydra_config=True)
 
@@ -103,8 +105,8 @@ def test_sweeper_runs_every_row_in_batches_and_keeps_its_design(tmp_path):
     assert [(start, len(batch)) for start, batch in s.launcher.calls] == [(0, 4), (4, 4), (8, 1)]
     jobs = [job for _, batch in s.launcher.calls for job in batch]
     design = json.loads((tmp_path / sa.DESIGN_FILE).read_text())
-    assert jobs == sa.row_overrides(design, ["+mechanism=three_tier"]) and len(jobs) == 9
-    assert s.composed == [jobs]       # checked once, all rows (by shape: sim/sweeper.py) ...
+    assert jobs == salib.row_overrides(design, ["+mechanism=three_tier"]) and len(jobs) == 9
+    assert s.composed == [jobs]       # checked once, all rows (by shape: sim/sweeps/basic.py) ...
     s = make(composes=False)
     with pytest.raises(ValueError, match="does not compose"):
         s.sweep(["+mechanism=three_tier"])
@@ -145,12 +147,12 @@ def test_sweeper_refuses_other_sweeps_and_clashing_overrides(cfg):
 ])
 def test_bad_ranges_give_a_clear_error(cfg, parameters, message):
     with pytest.raises(sa.SensitivityError, match=message):
-        sa.parameter_ranges(parameters, cfg)
+        salib.parameter_ranges(parameters, cfg)
 
 
 def test_ranges_from_the_schema_and_explicit_ones(cfg):
     nested = {"model": {"enforcement": {"detection": None}}, "mechanism.enclave.tax_rate": [0.05, 0.2]}
-    ranges = sa.parameter_ranges(nested, cfg)   # nested keys, as a command-line override makes them
+    ranges = salib.parameter_ranges(nested, cfg)   # nested keys, as a command-line override makes them
     assert [(r["parameter"], r["lo"], r["hi"], r["source"]) for r in ranges] == [
         ("model.enforcement.detection", 0.0, 1.0, "schema"), ("mechanism.enclave.tax_rate", 0.05, 0.2, "explicit")]
     assert ranges[0]["value"] == 0.2
@@ -162,7 +164,7 @@ def test_ranges_from_the_schema_and_explicit_ones(cfg):
 def linear_problem(method, samples, **kw):
     ranges = [{"parameter": p, "lo": lo, "hi": hi, "source": "explicit", "value": None, "doc": ""}
               for p, lo, hi in (("a", 0.0, 1.0), ("b", 0.0, 2.0), ("c", -1.0, 1.0))]
-    return sa.make_design(method, ranges, samples, seed=1, **kw)
+    return salib.make_design(method, ranges, samples, seed=1, **kw)
 
 
 def test_morris_glue_ranks_a_linear_model_and_removes_common_seed_noise():
@@ -170,7 +172,7 @@ def test_morris_glue_ranks_a_linear_model_and_removes_common_seed_noise():
     x = np.array(design["samples"])
     y = 10 * x[:, 0] + 1 * x[:, 1] + 0 * x[:, 2]
     shifts = np.array([0.0, 5.0, -3.0])   # a seed effect shared by every row cancels
-    table, _, notes = sa.analyze(design, {"y": y[:, None] + shifts}, seed=0)
+    table, _, notes = sensitivity_indices.analyze(design, {"y": y[:, None] + shifts}, seed=0)
     assert not notes
     t = table.set_index("parameter")
     assert t.loc[["a", "b", "c"], "rank"].tolist() == [1, 2, 3]
@@ -186,7 +188,7 @@ def test_morris_drops_incomplete_trajectories_and_estimates_the_noise_floor():
     rng = np.random.default_rng(0)
     y = (10 * x[:, 0] + x[:, 1])[:, None] + rng.normal(0, 0.3, (len(x), 4))
     y[5, 2] = np.nan   # one failed replicate: trajectory 1 (rows 4-7) is incomplete
-    table, _, notes = sa.analyze(design, {"y": y}, seed=0)
+    table, _, notes = sensitivity_indices.analyze(design, {"y": y}, seed=0)
     assert (table["trajectories"] == 5).all() and "dropped 1 of 6 Morris trajectories" in notes[0]
     t = table.set_index("parameter")
     # noise sd 0.3 per run, 4 seeds, steps of 2/3 of the range: the mean effect of a step has noise
@@ -198,7 +200,7 @@ def test_morris_drops_incomplete_trajectories_and_estimates_the_noise_floor():
     assert t.loc["c", "mu_star"] < t.loc["c", "noise_floor"] * 1.5   # no effect: at noise level
     y[8:, :] = np.nan   # only trajectory 0 is left: too few
     with pytest.raises(sa.SensitivityError, match="at least 2 are needed"):
-        sa.analyze(design, {"y": y}, seed=0)
+        sensitivity_indices.analyze(design, {"y": y}, seed=0)
 
 
 def test_sobol_glue_finds_the_ishigami_indices_and_needs_every_row():
@@ -206,10 +208,10 @@ def test_sobol_glue_finds_the_ishigami_indices_and_needs_every_row():
 
     ranges = [{"parameter": p, "lo": -math.pi, "hi": math.pi, "source": "explicit", "value": None, "doc": ""}
               for p in ("x1", "x2", "x3")]
-    design = sa.make_design("sobol", ranges, 256, second_order=True, seed=3)
+    design = salib.make_design("sobol", ranges, 256, second_order=True, seed=3)
     assert design["n_jobs"] == 256 * 8
     y = Ishigami.evaluate(np.array(design["samples"]))
-    table, second, _ = sa.analyze(design, {"ishigami": y[:, None]}, seed=0)
+    table, second, _ = sensitivity_indices.analyze(design, {"ishigami": y[:, None]}, seed=0)
     t = table.set_index("parameter")
     # analytic: S1 = 0.314, 0.442, 0; ST = 0.558, 0.442, 0.244
     assert t.loc[["x1", "x2", "x3"], "S1"].to_numpy() == pytest.approx([0.314, 0.442, 0.0], abs=0.08)
@@ -219,7 +221,7 @@ def test_sobol_glue_finds_the_ishigami_indices_and_needs_every_row():
     assert s2[("x1", "x3")] == pytest.approx(0.244, abs=0.12) and abs(s2[("x1", "x2")]) < 0.1
     y[7] = np.nan
     with pytest.raises(sa.SensitivityError, match="need every row.*jobs 7.*resume=true"):
-        sa.analyze(design, {"ishigami": y[:, None]}, seed=0)
+        sensitivity_indices.analyze(design, {"ishigami": y[:, None]}, seed=0)
 
 
 # ------------------------------------------------------------------------------ end to end

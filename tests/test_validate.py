@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim import calibration, validate
-from sim.configuration import config_hash, load_config
+from sim.analysis import calibration, design_runs, stats as analysis_stats, validate
+from sim.analysis import validation_checks as checks, validation_measures as measures
+from sim.config.loading import config_hash, load_config
 
 CHECK_FIELDS = ("id", "pattern", "claim", "statistic", "value", "interval", "band", "band_text", "band_source",
                 "pass", "n_seeds", "overrides", "per_seed")
@@ -93,7 +94,7 @@ def test_founders_are_cities_of_the_region():
 
 
 def test_run_designs_shares_runs_and_keeps_seed_order():
-    runs = validate.run_designs({"a": ("years=2",), "b": ("years=2",)}, [3, 1], jobs=1)
+    runs = design_runs.run_designs({"a": ("years=2",), "b": ("years=2",)}, [3, 1], jobs=1)
     assert [r.seed for r in runs["a"]] == [3, 1]
     assert runs["a"][0] is runs["b"][0]   # the same overrides run once, shared by both names
     assert {"similarity", "subsidy_mean", "joined", "circle"} <= set(runs["a"][0].cities)
@@ -102,39 +103,39 @@ def test_run_designs_shares_runs_and_keeps_seed_order():
 # ---------------------------------------------------------------- statistics
 def test_mean_interval_matches_student_t_and_bootstrap_covers_the_mean():
     x = np.array([1.0, 2.0, 4.0, 3.5, 2.5, np.nan])
-    mean, low, high, n = validate.mean_interval(x)
+    mean, low, high, n = analysis_stats.mean_interval(x)
     ref = stats.t.interval(0.95, 4, loc=np.nanmean(x), scale=stats.sem(x[:5]))
     assert n == 5 and mean == pytest.approx(2.6) and (low, high) == pytest.approx(ref)
-    _, blo, bhi, _ = validate.mean_interval(x, method="bootstrap")
+    _, blo, bhi, _ = analysis_stats.mean_interval(x, method="bootstrap")
     assert blo < mean < bhi and bhi - blo < high - low + 1.0
-    assert all(math.isnan(v) for v in validate.mean_interval([1.0])[1:3])
-    assert validate.mean_interval([])[3] == 0
+    assert all(math.isnan(v) for v in analysis_stats.mean_interval([1.0])[1:3])
+    assert analysis_stats.mean_interval([])[3] == 0
 
 
 def test_band_needs_the_whole_interval_inside():
-    band = validate.Band(0, math.inf)
+    band = checks.Band(0, math.inf)
     assert band.holds(0.1, 0.5) and not band.holds(-0.1, 0.5) and not band.holds(math.nan, 1)
-    assert validate.Band(2, 2.8).holds(2.1, 2.7) and not validate.Band(2, 2.8).holds(2.1, 2.9)
+    assert checks.Band(2, 2.8).holds(2.1, 2.7) and not checks.Band(2, 2.8).holds(2.1, 2.9)
 
 
 def test_peak_and_decline_of_a_rise_and_fall():
     years = np.arange(2015, 2035)
     rise_fall = np.concatenate([np.linspace(0.2, 0.5, 3), np.linspace(0.5, 0.25, 17)])
-    year, decline = validate.peak_and_decline(years, rise_fall)
+    year, decline = measures.peak_and_decline(years, rise_fall)
     assert 2016 <= year <= 2018   # a slow fall after a quick rise moves the smoothed peak a year on
-    assert decline == pytest.approx((validate.smooth(rise_fall).max() - validate.smooth(rise_fall)[-5:].mean())
-                                    / validate.smooth(rise_fall).max())
+    assert decline == pytest.approx((measures.smooth(rise_fall).max() - measures.smooth(rise_fall)[-5:].mean())
+                                    / measures.smooth(rise_fall).max())
     assert decline > 0.4
     rising = np.linspace(0.1, 0.3, 20)
-    year, decline = validate.peak_and_decline(years, rising)
+    year, decline = measures.peak_and_decline(years, rising)
     assert year >= 2033 and decline < 0.1    # a rise ends at its peak: only the tail average lags it
 
 
 def test_smoothing_keeps_noise_from_making_a_decline():
     rng = np.random.default_rng(0)
     flat = 0.2 + rng.normal(0, 0.02, 20)
-    _, raw = validate.peak_and_decline(np.arange(20), flat, window=1)
-    _, smoothed = validate.peak_and_decline(np.arange(20), flat, window=3)
+    _, raw = measures.peak_and_decline(np.arange(20), flat, window=1)
+    _, smoothed = measures.peak_and_decline(np.arange(20), flat, window=3)
     assert smoothed < raw
 
 
@@ -142,30 +143,30 @@ def test_entry_correlation_poorer_and_never_joined_later():
     founders = np.array([True, True, False, False, False, False])
     per_capita = np.array([9, 8, 7, 5, 3, 1.0])
     joined = np.array([1992, 1992, 1995, 2000, 2010, np.nan])   # the poorest never joins
-    assert validate.entry_correlation(joined, per_capita, founders, 2019) == pytest.approx(-1.0)
-    assert validate.entry_correlation(joined, -per_capita, founders, 2019) == pytest.approx(1.0)
-    assert math.isnan(validate.entry_correlation(np.full(6, np.nan), per_capita, founders, 2019))
+    assert measures.entry_correlation(joined, per_capita, founders, 2019) == pytest.approx(-1.0)
+    assert measures.entry_correlation(joined, -per_capita, founders, 2019) == pytest.approx(1.0)
+    assert math.isnan(measures.entry_correlation(np.full(6, np.nan), per_capita, founders, 2019))
 
 
 def test_rank_correlation_is_spearman():
     rng = np.random.default_rng(1)
     x, y = rng.normal(size=30), rng.normal(size=30)
     y[:5] = y[0]   # ties
-    assert validate.rank_correlation(x, y) == pytest.approx(stats.spearmanr(x, y)[0])
+    assert analysis_stats.rank_correlation(x, y) == pytest.approx(stats.spearmanr(x, y)[0])
 
 
 def test_domain_ratio_per_domain_means():
     ts = pd.DataFrame({"implemented_infrastructure": [0.4, 0.4], "implemented_ecology": [0.2, 0.2],
                        "implemented_public_services": [0.6, 0.6], "implemented_industry": [0.1, 0.1],
                        "implemented_innovation": [0.1, 0.1]})
-    assert validate.domain_ratio(ts) == pytest.approx(0.4 / 0.1)
+    assert measures.domain_ratio(ts) == pytest.approx(0.4 / 0.1)
 
 
 def test_circle_link_ratio():
     links = pd.DataFrame({"source": [0, 0, 1, 2], "target": [1, 2, 3, 3], "strength": [10, 2, 4, 0]})
     circle = np.array([0, 0, 1, -1])     # 0-1 same circle; 3 outside any circle
-    assert validate.circle_link_ratio(links, circle) == pytest.approx(10 / 2)
-    assert math.isnan(validate.circle_link_ratio(links, np.array([-1, -1, -1, -1])))
+    assert measures.circle_link_ratio(links, circle) == pytest.approx(10 / 2)
+    assert math.isnan(measures.circle_link_ratio(links, np.array([-1, -1, -1, -1])))
 
 
 def test_hazards_from_enclave_summaries():
@@ -173,9 +174,9 @@ def test_hazards_from_enclave_summaries():
                "enclave_dissolved_compliant": {"dissolutions_per_park_year": None},
                "enclave_dissolved_by_rule": {"proportional": {"dissolved": 2, "park_years": 10},
                                              "in_situ": {"dissolved": 3, "park_years": 10}}}
-    assert validate.hazard(summary, "enclave_dissolved_violating") == 0.3
-    assert math.isnan(validate.hazard(summary, "enclave_dissolved_compliant"))
-    assert validate.pooled_hazard(summary) == pytest.approx(0.25)
+    assert measures.hazard(summary, "enclave_dissolved_violating") == 0.3
+    assert math.isnan(measures.hazard(summary, "enclave_dissolved_compliant"))
+    assert measures.pooled_hazard(summary) == pytest.approx(0.25)
 
 
 # ---------------------------------------------------------------- calibration

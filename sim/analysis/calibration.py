@@ -1,8 +1,8 @@
 """Calibration of the three-tier council's entry thresholds to the YRD council's growth (pattern P1).
 
-``python -m sim.calibration [--quick] [--seeds N] [--out DIR] [--jobs N]``
+``python -m sim.analysis.calibration [--quick] [--seeds N] [--out DIR] [--jobs N]``
 
-Target (Liu & Chen 2021, seed 001; ``../shared/data/SOURCES.md``): the Yangtze River Delta city
+Target (Liu & Chen 2021, seed document 001; ``COUNCIL_DATA`` below, docs/ODD.md section 1.1): the Yangtze River Delta city
 economic coordination council grew from 14 members (1992) to 15 (1996/97), 16 (2003), 22 (2010),
 30 (2013), 34 (2018) and 41 (2019). The data path is the step function through these counts, one
 value per year 1992-2019 (the 15th member is dated 1997; the size is held between the dated counts).
@@ -22,7 +22,7 @@ data path (:func:`path_rmse`). Calibration seeds start at :data:`CALIBRATION_SEE
 disjoint from the validation seeds 0..N-1 and the validation is out of sample.
 
 :data:`CALIBRATED` holds the estimate that ``python -m sim validate`` uses (as overrides); it was
-produced by ``python -m sim.calibration`` (full mode; see its ``calibration.md`` for the fit).
+produced by ``python -m sim.analysis.calibration`` (full mode; see its ``calibration.md`` for the fit).
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.outputs import write_json, write_text
+from sim.analysis.design_runs import run_designs
+from sim.files import write_json, write_text
 
 #: The 14 founding members of 1992 (names as in sim/data/yangtze_delta.csv).
 FOUNDERS_1992: tuple[str, ...] = (
@@ -49,7 +50,7 @@ START_YEAR, END_YEAR = 1992, 2019
 YEARS = tuple(range(START_YEAR, END_YEAR + 1))
 CALIBRATION_SEED0 = 1000
 
-#: The calibrated entry parameters: the best stage-2 point of ``python -m sim.calibration`` (full grid,
+#: The calibrated entry parameters: the best stage-2 point of ``python -m sim.analysis.calibration`` (full grid,
 #: 2 + 10 seeds, 1,390 s): RMSE 4.47 cities against 16.43 for the defaults. The fit is driven by the
 #: admission rate (``max_admissions`` per ``forum_interval``: 2 every 3 years); the income, linkage and
 #: contiguity thresholds hardly bind at this rate (stage-2 RMSE 4.47-4.61 for income 0.3-0.5 and
@@ -61,7 +62,7 @@ CALIBRATED: dict[str, object] = {
     "max_admissions": 2,
     "contiguity": True,
 }
-#: The defaults of configs/mechanism/three_tier.yaml, for comparison.
+#: The defaults of sim/mechanisms/three_tier.yaml, for comparison.
 DEFAULTS: dict[str, object] = {
     "income_threshold": 0.4, "linkage_threshold": 0.2, "forum_interval": 2, "max_admissions": 0,
     "contiguity": False,
@@ -117,6 +118,11 @@ def council_path(timeseries: pd.DataFrame, years: Sequence[int] = YEARS) -> np.n
     return np.array([sizes.get(y, np.nan) for y in years])
 
 
+def council_paths(records) -> np.ndarray:
+    """Council-size paths of several runs (:class:`sim.analysis.design_runs.RunRecord`), runs x years."""
+    return np.array([council_path(r.timeseries) for r in records])
+
+
 def path_rmse(path: np.ndarray, target: np.ndarray | None = None) -> float:
     """Root mean squared error between a council-size path and the data path (years both have)."""
     target = data_path() if target is None else target
@@ -137,13 +143,11 @@ def grid_points(grid: dict[str, tuple]) -> list[dict]:
 
 def evaluate(points: Sequence[dict], seeds: Sequence[int], jobs: int = 1) -> pd.DataFrame:
     """Run every point with every seed; one row per point: parameters, RMSE, mean path."""
-    from sim.validate import run_designs
-
     designs = {f"p{i}": p1_overrides(p) for i, p in enumerate(points)}
     runs = run_designs(designs, list(seeds), jobs)
     rows = []
     for i, point in enumerate(points):
-        paths = [council_path(r.timeseries) for r in runs[f"p{i}"]]
+        paths = council_paths(runs[f"p{i}"])
         rows.append({**point, "rmse": pooled_rmse(paths), "n_seeds": len(paths),
                      "path": np.mean(paths, axis=0).round(3).tolist(),
                      "path_sd": np.std(paths, axis=0, ddof=1).round(3).tolist() if len(paths) > 1 else None})
@@ -241,7 +245,7 @@ def markdown(result: dict, command: str) -> str:
 
 
 def figure(result: dict, out_dir: Path, command: str) -> None:
-    from sim.plotting import PALETTE, NEUTRAL, new_figure, save_figure, use_style
+    from sim.figures.style import PALETTE, NEUTRAL, new_figure, save_figure, use_style
 
     years = np.asarray(result["years"])
     with use_style():
@@ -263,14 +267,14 @@ def figure(result: dict, out_dir: Path, command: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sim.calibration", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m sim.analysis.calibration", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small grid, 1 + 2 seeds")
     parser.add_argument("--seeds", type=int, default=None, help="stage-2 seeds (default 10; quick 2)")
     parser.add_argument("--out", type=Path, default=None, help="output folder "
                         "(default results/calibration/<timestamp>)")
     parser.add_argument("--jobs", type=int, default=-1, help="parallel processes (joblib; -1 = all cores)")
     args = parser.parse_args(argv)
-    command = " ".join(["python -m sim.calibration", *(sys.argv[1:] if argv is None else argv)])
+    command = " ".join(["python -m sim.analysis.calibration", *(sys.argv[1:] if argv is None else argv)])
     out = args.out or Path("results/calibration") / time.strftime("%Y-%m-%d_%H-%M-%S")
     grid = QUICK_GRID if args.quick else GRID
     result = calibrate(grid, stage1_seeds=1 if args.quick else 2,

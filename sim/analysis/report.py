@@ -31,24 +31,21 @@ Baseline. ``--baseline LABEL`` if given; else the one design whose runs all have
 from __future__ import annotations
 
 import argparse
-import functools
-import json
 import shlex
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import yaml
 
-from sim.outputs import SUMMARY_FILE, write_json, write_parquet, write_text
+from sim.analysis.formatting import interval, num
+from sim.analysis.report_figures import figures
+from sim.analysis.stats import CONFIDENCE, interval_columns
+from sim.analysis.sweep_folder import (Job, add_versions, discover, error_file, get, not_a_folder,
+                                       override_values, read_summary, sweep_command)
+from sim.files import write_json, write_parquet, write_text
 
-ERROR_FILE = "error.txt"
-CONFIDENCE = 0.95
-
-#: key metrics: name and unit as in summary.json
-METRICS: dict[str, tuple[str, str]] = {
+#: key metrics of the model itself: name and unit as in summary.json
+MODEL_METRICS: dict[str, tuple[str, str]] = {
     "cooperation_index": ("Cooperation index", "0-1"),
     "gdp_total_final": ("GDP, final year", "100 million yuan"),
     "theil_final": ("Theil index, final year", "unitless"),
@@ -56,130 +53,21 @@ METRICS: dict[str, tuple[str, str]] = {
     "core_periphery_ratio_final": ("Core/periphery GDP per capita", "ratio"),
     "firms_lost_share": ("Mobile firms lost", "share"),
     "agreements_per_project": ("Agreements per project", "count"),
-    "council_size_final": ("Council members, final year", "cities"),
-    "enclaves_active_final": ("Active enclave parks, final year", "parks"),
-    "platform_members_final": ("Platform members, final year", "cities"),
 }
-#: metrics shown in other units in the figures: unit and factor from the summary's unit
-FIGURE_UNITS: dict[str, tuple[str, float]] = {"gdp_total_final": ("trillion yuan", 1e-4)}
-FIGURES = ("cooperation_trajectories", "effects_forest", "inequality_output")
 NOT_DESIGN_KEYS = ("seed", "replicates", "resume")
 NOT_DESIGN_PREFIXES = ("hydra.", "output.")
 
 
+def key_metrics() -> dict[str, tuple[str, str]]:
+    """The metrics the report compares, name -> (label, unit): the model's own, then those the
+    registered mechanisms ask for (:func:`sim.mechanisms.registry.report_metrics`)."""
+    from sim.mechanisms.registry import report_metrics
+
+    return {**MODEL_METRICS, **report_metrics()}
+
+
 class ReportError(Exception):
     """A mistake of the user (wrong folder, unknown baseline): one paragraph, exit code 2."""
-
-
-@dataclass
-class Job:
-    num: int | None
-    folder: Path | None             # None: the sweep expected this job but its folder is missing
-    overrides: list[str]
-    run_dirs: list[Path] = field(default_factory=list)
-    replicates: int = 1
-    seeds: list[int] = field(default_factory=list)   # of a missing job: the seeds it would have run
-
-
-# ------------------------------------------------------------------------------- discover
-
-
-def _load_yaml(path: Path):
-    try:
-        return yaml.safe_load(path.read_text()) if path.exists() else None
-    except (OSError, yaml.YAMLError):
-        return None
-
-
-def _get(data, dotted: str, default=None):
-    for part in dotted.split("."):
-        if not isinstance(data, dict) or part not in data:
-            return default
-        data = data[part]
-    return data
-
-
-def _as_int(value, default: int) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
-@functools.cache
-def _parser():
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    return OverridesParser.create()
-
-
-def override_values(overrides: list[str]) -> dict[str, str]:
-    """Override key -> value as a string; lists joined by '+', booleans and null as in YAML."""
-
-    def text(value) -> str:
-        if isinstance(value, (list, tuple)):
-            return "+".join(text(v) for v in value)
-        if isinstance(value, bool) or value is None:
-            return json.dumps(value)
-        return str(value)
-
-    out: dict[str, str] = {}
-    for override in _parser().parse_overrides(list(overrides)):
-        key = override.key_or_group
-        if not key.startswith("hydra."):
-            out[key] = "~" if override.is_delete() else text(override.value())
-    return out
-
-
-def expected_jobs(sweep: dict | None) -> list[list[str]] | None:
-    """The override list of every job of the sweep, by job number, as Hydra's BasicSweeper makes it."""
-    if sweep is None or "BasicSweeper" not in str(_get(sweep, "hydra.sweeper._target_", "")):
-        return None
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-
-    params = _get(sweep, "hydra.sweeper.params") or {}
-    task = [f"{k}={v}" for k, v in params.items()] + list(_get(sweep, "hydra.overrides.task") or [])
-    try:
-        parsed = _parser().parse_overrides(task)
-        return [job for batch in BasicSweeper.split_arguments(parsed, max_batch_size=None) for job in batch]
-    except Exception:   # e.g. glob() sweeps need the config loader: expected jobs unknown
-        return None
-
-
-def _job_runs(job: Job) -> None:
-    """Fill in the run folders a present job should hold: itself, or seed_<s> per replicate."""
-    config = _load_yaml(job.folder / ".hydra" / "config.yaml") or {}
-    job.replicates = _as_int(config.get("replicates"), 1)
-    seed = _as_int(config.get("seed"), 0)
-    if job.replicates == 1:
-        job.run_dirs = [job.folder]
-    else:
-        job.run_dirs = [job.folder / f"seed_{seed + k}" for k in range(job.replicates)]
-
-
-def discover(sweep_dir: Path, out_dir: Path) -> tuple[list[Job], dict | None, list[list[str]] | None]:
-    """The jobs of a sweep: the job folders present, and those the sweep expected but lack."""
-    sweep = _load_yaml(sweep_dir / "multirun.yaml")
-    expected = expected_jobs(sweep)
-    found: dict[int | None, list[Job]] = {}
-    for path in sorted(sweep_dir.rglob(".hydra/overrides.yaml")):
-        folder = path.parent.parent
-        if folder == out_dir or out_dir in folder.parents:
-            continue
-        num = _get(_load_yaml(folder / ".hydra" / "hydra.yaml"), "hydra.job.num")
-        job = Job(num if isinstance(num, int) else None, folder, list(_load_yaml(path) or []))
-        _job_runs(job)
-        found.setdefault(job.num, []).append(job)
-    jobs = [job for group in found.values() for job in group]
-    default_replicates = _as_int(_get(sweep, "replicates"), 1)
-    for num, overrides in enumerate(expected or []):
-        if num not in found:
-            values = override_values(overrides)
-            replicates = _as_int(values.get("replicates"), default_replicates)
-            seed = _as_int(values.get("seed"), _as_int(_get(sweep, "seed"), 0))
-            jobs.append(Job(num, None, overrides, replicates=replicates, seeds=list(range(seed, seed + replicates))))
-    jobs.sort(key=lambda j: (j.num is None, j.num if j.num is not None else 0, str(j.folder)))
-    return jobs, sweep, expected
 
 
 # ---------------------------------------------------------------------------------- table
@@ -218,9 +106,9 @@ def table(jobs: list[Job], labels: list[str], sweep_dir: Path) -> tuple[pd.DataF
         for run_dir in job.run_dirs:
             rel = run_dir.relative_to(sweep_dir).as_posix()
             try:
-                summary = json.loads((run_dir / SUMMARY_FILE).read_text())
+                summary = read_summary(run_dir)
             except FileNotFoundError:
-                error = next((p for p in (run_dir / ERROR_FILE, job.folder / ERROR_FILE) if p.exists()), None)
+                error = error_file(job, run_dir)
                 if error is not None:
                     failed.append({**base, "run_dir": rel, "error": _last_line(error),
                                    "error_file": error.relative_to(sweep_dir).as_posix()})
@@ -248,18 +136,6 @@ def table(jobs: list[Job], labels: list[str], sweep_dir: Path) -> tuple[pd.DataF
 # -------------------------------------------------------------------------------- compare
 
 
-def t_interval(values) -> dict[str, float]:
-    """n, mean, sd and the 95% t-interval of the mean (NaN where undefined)."""
-    from scipy.special import stdtrit   # Student t quantile; far lighter to import than scipy.stats
-
-    x = pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce").dropna().to_numpy(float)
-    n = len(x)
-    mean = float(x.mean()) if n else np.nan
-    sd = float(x.std(ddof=1)) if n > 1 else np.nan
-    half = float(stdtrit(n - 1, 0.5 + CONFIDENCE / 2) * sd / np.sqrt(n)) if n > 1 else np.nan
-    return {"n": n, "mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half}
-
-
 def find_baseline(runs: pd.DataFrame, requested: str | None) -> tuple[str | None, str]:
     """The baseline design and a sentence saying how it was chosen."""
     designs = list(dict.fromkeys(runs["design"]))
@@ -278,8 +154,12 @@ def find_baseline(runs: pd.DataFrame, requested: str | None) -> tuple[str | None
                   "choose one with --baseline LABEL.")
 
 
-def report_metrics(runs: pd.DataFrame) -> list[str]:
-    return [m for m in METRICS if m in runs and pd.to_numeric(runs[m], errors="coerce").notna().any()]
+def metrics_present(runs: pd.DataFrame) -> list[str]:
+    """The key metrics that some run has a number for: the model's own first, then the
+    mechanisms' in the order the runs report them (the order the sweep selected them in)."""
+    known = key_metrics()
+    ordered = [*MODEL_METRICS, *(c for c in runs.columns if c in known and c not in MODEL_METRICS)]
+    return [m for m in ordered if m in runs and pd.to_numeric(runs[m], errors="coerce").notna().any()]
 
 
 def compare(runs: pd.DataFrame, baseline: str | None) -> pd.DataFrame:
@@ -289,13 +169,13 @@ def compare(runs: pd.DataFrame, baseline: str | None) -> pd.DataFrame:
     out = []
     for design in dict.fromkeys([baseline] * (baseline is not None) + list(runs["design"])):
         group = runs[runs["design"] == design]
-        for metric in report_metrics(runs):
-            row = {"design": design, "metric": metric, **t_interval(group[metric]), "baseline": baseline}
+        for metric in metrics_present(runs):
+            row = {"design": design, "metric": metric, **interval_columns(group[metric]), "baseline": baseline}
             if baseline is not None and design != baseline:
                 per_seed = [pd.to_numeric(g[metric], errors="coerce").groupby(g["seed"]).mean()
                             for g in (group, base)]
                 diff = (per_seed[0] - per_seed[1]).dropna()   # seeds present (and defined) in both
-                d = t_interval(diff)
+                d = interval_columns(diff)
                 row.update({"n_pairs": d["n"], "diff_mean": d["mean"], "diff_sd": d["sd"],
                             "diff_ci_low": d["ci_low"], "diff_ci_high": d["ci_high"]})
             if row["n"]:   # a mechanism's metric exists only in designs with that mechanism
@@ -305,14 +185,6 @@ def compare(runs: pd.DataFrame, baseline: str | None) -> pd.DataFrame:
     frame = pd.DataFrame(out).reindex(columns=columns)
     frame["n_pairs"] = frame["n_pairs"].astype("Int64")
     return frame
-
-
-def _num(value) -> str:
-    return "" if value is None or pd.isna(value) else f"{value:.4g}"
-
-
-def _interval(low, high) -> str:
-    return "" if pd.isna(low) or pd.isna(high) else f"[{_num(low)}, {_num(high)}]"
 
 
 def comparison_markdown(comparison: pd.DataFrame, context: dict) -> str:
@@ -327,15 +199,16 @@ def comparison_markdown(comparison: pd.DataFrame, context: dict) -> str:
              "- Common settings: " + (", ".join(f"`{k}={v}`" for k, v in context["common"].items()) or "none"),
              f"- Means over seeds with {CONFIDENCE:.0%} t-intervals; differences are design minus baseline, "
              "paired by seed over the seeds both have (pairs = n).", ""]
+    metrics = key_metrics()
     for metric, group in comparison.groupby("metric", sort=False):
-        name, unit = METRICS[metric]
+        name, unit = metrics[metric]
         lines += [f"## {name} (`{metric}`, {unit})", "",
                   "| design | n | mean | 95% CI | sd | difference | 95% CI | pairs |",
                   "|---|---:|---:|---|---:|---:|---|---:|"]
         for r in group.itertuples():
             pairs = "" if pd.isna(r.n_pairs) else str(r.n_pairs)
-            lines.append(f"| {r.design} | {r.n} | {_num(r.mean)} | {_interval(r.ci_low, r.ci_high)} | "
-                         f"{_num(r.sd)} | {_num(r.diff_mean)} | {_interval(r.diff_ci_low, r.diff_ci_high)} | {pairs} |")
+            lines.append(f"| {r.design} | {r.n} | {num(r.mean)} | {interval(r.ci_low, r.ci_high)} | "
+                         f"{num(r.sd)} | {num(r.diff_mean)} | {interval(r.diff_ci_low, r.diff_ci_high)} | {pairs} |")
         lines.append("")
     for title, entries, key in (("Failed runs", context["failed"], "error"),
                                 ("Missing runs", context["missing"], "reason")):
@@ -346,80 +219,7 @@ def comparison_markdown(comparison: pd.DataFrame, context: dict) -> str:
     return "\n".join(lines)
 
 
-# -------------------------------------------------------------------------------- figures
-
-
-def trajectory_bands(runs: pd.DataFrame, sweep_dir: Path, column: str = "cooperation_index") -> pd.DataFrame:
-    """Per design and year, mean and 95% interval over seeds of one timeseries column."""
-    frames = [pd.read_parquet(sweep_dir / run.run_dir / "timeseries.parquet", columns=["year", column])
-              .assign(design=run.design) for run in runs[["run_dir", "design"]].itertuples()]
-    years = pd.concat(frames, ignore_index=True)
-    rows = [{"design": design, "year": year, **t_interval(g[column])}
-            for (design, year), g in years.groupby(["design", "year"], sort=False)]
-    return pd.DataFrame(rows)
-
-
-def design_colors(designs: list[str], baseline: str | None) -> dict[str, str]:
-    """Baseline in black, the other designs in the palette's order (cycling beyond it)."""
-    from sim.plotting import PALETTE
-
-    others = [d for d in designs if d != baseline]
-    colors = {baseline: PALETTE[-1]} if baseline in designs else {}
-    colors.update({d: PALETTE[i % (len(PALETTE) - 1)] for i, d in enumerate(others)})
-    return colors
-
-
-def _scaled(comparison: pd.DataFrame) -> pd.DataFrame:
-    """Comparison values in figure units (e.g. GDP in trillion yuan)."""
-    out = comparison.copy()
-    factor = out["metric"].map(lambda m: FIGURE_UNITS.get(m, ("", 1.0))[1])
-    for col in ("mean", "ci_low", "ci_high", "diff_mean", "diff_ci_low", "diff_ci_high"):
-        out[col] = out[col] * factor
-    return out
-
-
-def figures(runs: pd.DataFrame, comparison: pd.DataFrame, baseline: str | None, sweep_dir: Path,
-            out_dir: Path, sidecar: dict) -> list[str]:
-    """Write the report's figures; returns their stems."""
-    from sim.figures import plot_design_trajectories, plot_effects_forest, plot_inequality_output
-    from sim.plotting import save_figure, use_style
-
-    colors = design_colors(list(dict.fromkeys(comparison["design"])), baseline)
-    scaled = _scaled(comparison)
-    units = {m: FIGURE_UNITS.get(m, (unit, 1.0))[0] for m, (_, unit) in METRICS.items()}
-    labels = {m: f"{name} ({units[m]})" for m, (name, _) in METRICS.items()}
-    written = []
-    with use_style():
-        fig = plot_design_trajectories(trajectory_bands(runs, sweep_dir), colors,
-                                       ylabel=labels["cooperation_index"])
-        save_figure(fig, out_dir, "cooperation_trajectories", sidecar)
-        written.append("cooperation_trajectories")
-        effects = scaled.dropna(subset=["diff_mean"])
-        if not effects.empty:
-            fig = plot_effects_forest(effects, {m: (METRICS[m][0], units[m]) for m in METRICS},
-                                      {d: c for d, c in colors.items() if d != baseline})
-            save_figure(fig, out_dir, "effects_forest", {**sidecar, "baseline": baseline})
-            written.append("effects_forest")
-        if {"theil_final", "gdp_total_final"} <= set(scaled["metric"]):
-            fig = plot_inequality_output(scaled, colors, xlabel=labels["gdp_total_final"],
-                                         ylabel=labels["theil_final"])
-            save_figure(fig, out_dir, "inequality_output", sidecar)
-            written.append("inequality_output")
-    for stem in set(FIGURES) - set(written):   # not drawn this time: drop an earlier report's version
-        for suffix in (".png", ".pdf", ".json"):
-            (out_dir / f"{stem}{suffix}").unlink(missing_ok=True)
-    return written
-
-
 # ----------------------------------------------------------------------------- provenance
-
-
-def sweep_command(sweep: dict | None) -> str | None:
-    if sweep is None:
-        return None
-    hydra_overrides = [o for o in _get(sweep, "hydra.overrides.hydra", []) if o != "hydra.mode=MULTIRUN"]
-    return shlex.join(["python", "-m", "sim", "run", "-m", *_get(sweep, "hydra.overrides.task", []),
-                       *hydra_overrides])
 
 
 def provenance(runs: pd.DataFrame, records: list[dict], sweep: dict | None, expected, jobs: list[Job],
@@ -428,18 +228,15 @@ def provenance(runs: pd.DataFrame, records: list[dict], sweep: dict | None, expe
 
     versions: dict[str, list[str]] = {}
     for record in records:
-        for package, version in (record.get("versions") or {}).items():
-            versions.setdefault(package, [])
-            if version not in versions[package]:
-                versions[package].append(version)
+        add_versions(versions, record.get("versions"))
     return {
         "sweep": {
             "dir": str(context["sweep_dir"]),
             "command": context["sweep_command"],
-            "task_overrides": _get(sweep, "hydra.overrides.task"),
-            "hydra_overrides": _get(sweep, "hydra.overrides.hydra"),
-            "sweeper": _get(sweep, "hydra.sweeper"),
-            "launcher": _get(sweep, "hydra.launcher"),
+            "task_overrides": get(sweep, "hydra.overrides.task"),
+            "hydra_overrides": get(sweep, "hydra.overrides.hydra"),
+            "sweeper": get(sweep, "hydra.sweeper"),
+            "launcher": get(sweep, "hydra.launcher"),
             "expected_jobs": None if expected is None else len(expected),
             "job_folders_found": sum(job.folder is not None for job in jobs),
         },
@@ -462,8 +259,7 @@ def provenance(runs: pd.DataFrame, records: list[dict], sweep: dict | None, expe
 
 def build(sweep_dir: Path, out_dir: Path, baseline: str | None, command: str) -> dict:
     """Everything the report writes, computed before anything is written."""
-    if not sweep_dir.is_dir():
-        what = "is not a folder" if sweep_dir.exists() else "does not exist"
+    if what := not_a_folder(sweep_dir):
         raise ReportError(f"'{sweep_dir}' {what}. Give the folder of a sweep made with "
                           "'python -m sim run -m ...' (the one holding multirun.yaml and a folder per job).")
     jobs, sweep, expected = discover(sweep_dir, out_dir)
@@ -489,7 +285,8 @@ def write_report(built: dict, sweep_dir: Path, out_dir: Path) -> None:
     runs, comparison, context = built["runs"], built["comparison"], built["context"]
     seeds = {d: sorted(int(s) for s in g["seed"]) for d, g in runs.groupby("design", sort=False)}
     sidecar = {"command": context["command"], "sweep_command": context["sweep_command"], "seeds": seeds}
-    context["figures"] = figures(runs, comparison, context["baseline"], sweep_dir, out_dir / "figures", sidecar)
+    context["figures"] = figures(runs, comparison, context["baseline"], sweep_dir, out_dir / "figures", sidecar,
+                                 key_metrics())
     write_parquet(runs, out_dir / "runs.parquet")
     write_text(comparison.to_csv(index=False), out_dir / "comparison.csv")
     write_text(comparison_markdown(comparison, context), out_dir / "comparison.md")

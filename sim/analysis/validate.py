@@ -1,0 +1,130 @@
+"""Pattern-oriented validation: ``python -m sim validate [--quick] [--seeds N] [--out DIR] [--jobs N]``.
+
+Runs the patterns of docs/ODD.md section 1 (P1-P5, P8, P9; checks in section 1.1) over many seeds
+and writes, to ``results/validation/<timestamp>/`` (or ``--out``):
+
+- ``validation.json``: per pattern its claim, source and verdict, and per check (one measurable
+  statement of the pattern) the statistic, its value (mean over seeds), the 95% interval, the band,
+  pass or fail, the number of seeds, the per-seed values and the overrides of every run design used;
+- ``report.md``: the table and one paragraph per pattern, saying why a check fails;
+- ``figures/``: council size against the data (P1), cooperation trajectories of the baseline and
+  three-tier operation (P2) and the entry order of the council (P1), PNG + PDF + JSON sidecar.
+
+The exit code is 1 if any check fails and 0 if all pass.
+
+Every run goes through :func:`sim.runs.runner.simulate` on a config composed by
+:func:`sim.config.loading.load_config`, exactly as ``python -m sim run`` would compose it. A *design*
+is a tuple of overrides; runs are shared between patterns (cached by overrides and seed) and spread
+over processes with joblib (:mod:`sim.analysis.design_runs`). Seeds are 0..N-1 for every design, so
+contrasts are paired by seed.
+
+Decision rule: a check passes if the whole 95% interval of its statistic lies inside the band.
+For a one-sided band ("> 0") that is a significance test; for a two-sided band it asks that the
+mean is known to lie in the band. Intervals are Student-t intervals of the mean over seeds
+(:func:`sim.analysis.stats.mean_interval`), except for the P2 trajectory statistics, which are
+statistics of the seed-mean trajectory with a percentile bootstrap over seeds
+(:func:`sim.analysis.stats.bootstrap_trajectories`). A statistic that is undefined in a run (e.g.
+no violating park formed) drops that seed; the number of seeds used is reported.
+``--quick`` runs 3 seeds and a 10-year horizon (P1 keeps its 28 years): it exercises every code
+path, but its intervals are too wide for its verdicts to mean much.
+
+The parts: :mod:`sim.analysis.validation_checks` (patterns, designs, checks),
+:mod:`~sim.analysis.validation_measures` (statistics of a run), :mod:`~sim.analysis.validation_report`
+(``report.md``) and :mod:`~sim.analysis.validation_figures`; this module runs them and is the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from sim.analysis import calibration
+from sim.analysis.design_runs import RunRecord, run_designs
+from sim.analysis.formatting import quantity
+from sim.analysis.stats import CONFIDENCE
+from sim.analysis.validation_checks import CHECKS, PATTERNS, QUICK_YEARS, run_designs_spec
+from sim.analysis.validation_report import check_interval, model_facts, report_markdown
+from sim.analysis.validation_figures import figures
+from sim.files import write_json, write_text
+
+FULL_SEEDS, QUICK_SEEDS = 100, 3
+
+
+def validate(n_seeds: int, quick: bool = False, jobs: int = 1, p1_params: dict | None = None,
+             progress: Callable[[str], None] = print) -> tuple[dict, dict[str, list[RunRecord]]]:
+    """Run every design for seeds 0..n_seeds-1 and evaluate every check; returns (results, runs)."""
+    p1 = dict(calibration.CALIBRATED if p1_params is None else p1_params)
+    designs = run_designs_spec(quick, p1)
+    started = time.time()
+    progress(f"validation: {len(designs)} designs x {n_seeds} seeds on {jobs} process(es)")
+    runs = run_designs(designs, list(range(n_seeds)), jobs)
+    checks = [check.evaluate(designs) for make in CHECKS for check in make(runs)]
+    patterns = []
+    for pid, meta in PATTERNS.items():
+        own = [c for c in checks if c["pattern"] == pid]
+        patterns.append({"id": pid, **meta, "pass": all(c["pass"] for c in own), "checks": own})
+    first = runs["baseline_my"][0].summary
+    p1_paths = calibration.council_paths(runs["p1_council_yrd"])
+    results = {
+        "quick": quick, "n_seeds": n_seeds, "seeds": [0, n_seeds - 1], "confidence": CONFIDENCE,
+        "decision_rule": "a check passes if its whole 95% interval lies inside the band; a pattern passes if all "
+                         "its checks pass",
+        "all_pass": all(p["pass"] for p in patterns),
+        "failed": [c["id"] for c in checks if not c["pass"]],
+        "calibration": {"parameters": p1, "source": "sim.analysis.calibration.CALIBRATED" if p1_params is None else "argument",
+                        "rmse": calibration.pooled_rmse(list(p1_paths)),
+                        "years": list(calibration.YEARS), "data_path": calibration.data_path().tolist(),
+                        "path_mean": np.nanmean(p1_paths, axis=0).tolist()},
+        "designs": {k: list(v) for k, v in designs.items()},
+        "patterns": patterns,
+        "git_revision": first.get("git_revision"),
+        "imputed": first.get("imputed"),
+        "seconds": round(time.time() - started, 1),
+    }
+    return results, runs
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sim validate",
+        description="Run the patterns of docs/ODD.md section 1 over many seeds and report pass or fail.")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"{QUICK_SEEDS} seeds and {QUICK_YEARS}-year runs (P1 keeps 1992-2019): "
+                             "for the test suite")
+    parser.add_argument("--seeds", type=int, default=None,
+                        help=f"seeds per design, 0..N-1 (default {FULL_SEEDS}; quick {QUICK_SEEDS})")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output folder (default results/validation/<timestamp>)")
+    parser.add_argument("--jobs", type=int, default=-1, help="parallel processes (joblib; -1 = all cores)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    n_seeds = args.seeds or (QUICK_SEEDS if args.quick else FULL_SEEDS)
+    if n_seeds < 2:
+        print("error: --seeds must be at least 2 (intervals need two seeds)", file=sys.stderr)
+        return 2
+    command = " ".join(["python -m sim validate", *(sys.argv[1:] if argv is None else argv)])
+    out = args.out or Path("results/validation") / time.strftime("%Y-%m-%d_%H-%M-%S")
+    results, runs = validate(n_seeds, quick=args.quick, jobs=args.jobs)
+    results["command"] = command
+    written = figures(results, runs, out, command)
+    write_json(results, out / "validation.json")
+    write_text(report_markdown(results, command, written, model_facts()), out / "report.md")
+    for p in results["patterns"]:
+        for c in p["checks"]:
+            print(f"  {c['id']:<4} {'pass' if c['pass'] else 'FAIL'}  {quantity(c['value'], c['unit']):>9} "
+                  f"{check_interval(c):<24} band {c['band_text']}")
+    print(f"{'All patterns pass.' if results['all_pass'] else 'Failed: ' + ', '.join(results['failed'])}")
+    print(f"Results: {out.resolve()}")
+    return 0 if results["all_pass"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
