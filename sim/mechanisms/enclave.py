@@ -13,7 +13,7 @@ is detected or when one side's realised gain stays below its disagreement value 
 years; then free constrained senders propose new parks, which form when both sides expect to
 gain. Expectations include a perceived, unpaid value of the pairing itself (scaled by the
 city's enclave willingness), so a park may form under a rule that violates one side's money
-participation constraint and then dissolve: pattern P9 of DESIGN.md section 4.
+participation constraint and then dissolve: pattern P9 (docs/ODD.md section 1.1).
 
 Parks are kept as a struct of arrays (:class:`Parks`); nothing loops over city pairs.
 """
@@ -27,9 +27,8 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import ConfigError
-from sim.mechanisms import Mechanism, register
-from sim.model import ENCLAVE, ENCLAVE_AREA
-from sim.schema import param
+from sim.mechanisms.base import Mechanism, Trait
+from sim.config.schema import param
 
 RULES = ("proportional", "shapley", "nash", "fixed", "in_situ")
 REASONS = ("renege_detected", "sender_participation", "host_participation")
@@ -150,7 +149,6 @@ class Parks:
 
 
 # ---------------------------------------------------------------------- mechanism
-@register
 class Enclave(Mechanism):
     """Co-built parks between constrained senders and poorer hosts, revenue shared by a rule."""
 
@@ -159,6 +157,10 @@ class Enclave(Mechanism):
     figure_panels = (("enclave_parks_active", "Active parks"),
                      ("enclave_revenue", "Park revenue (100 million yuan)"))
     inert = ("mechanism.enclave.max_distance_km=0",)
+    # Willingness to enter enclave deals, judged by the enclave payoffs alone.
+    traits = (Trait("enclave", area="enclave", mean="traits.enclave"),)
+    areas = ("enclave",)
+    report_metrics = {"enclaves_active_final": ("Active enclave parks, final year", "parks")}
 
     def __init__(self, model, params: Any) -> None:
         super().__init__(model, params)
@@ -233,13 +235,13 @@ class Enclave(Mechanism):
             return np.bincount(city, weights=amount, minlength=n)
 
         self.source("park_revenue", revenue.sum())
-        self.pay("revenue_sender", per_city(sender, to_sender), ENCLAVE_AREA)
-        self.pay("revenue_host", per_city(host, to_host), ENCLAVE_AREA)
-        self.pay("capital_cost", -per_city(sender, pk.sender_cost[idx]), ENCLAVE_AREA)
+        self.pay("revenue_sender", per_city(sender, to_sender), "enclave")
+        self.pay("revenue_host", per_city(host, to_host), "enclave")
+        self.pay("capital_cost", -per_city(sender, pk.sender_cost[idx]), "enclave")
         self.sink("capital_cost", pk.sender_cost[idx].sum())
-        self.pay("land_cost", -per_city(host, pk.host_cost[idx]), ENCLAVE_AREA)
+        self.pay("land_cost", -per_city(host, pk.host_cost[idx]), "enclave")
         self.sink("land_cost", pk.host_cost[idx].sum())
-        self.pay("sanction", -per_city(host, fine), ENCLAVE_AREA)
+        self.pay("sanction", -per_city(host, fine), "enclave")
         self.sink("sanction", fine.sum())
 
     def _dissolution_reason(self, idx, gain_sender, gain_host, detected) -> np.ndarray:
@@ -323,7 +325,7 @@ class Enclave(Mechanism):
         sender, host, km, expected = self._candidates(model)
         if not len(sender):
             return
-        willing = model.traits[:, ENCLAVE]
+        willing = model.traits[:, model.vocabulary.trait("enclave")]
         propose = model.rng.random(len(sender)) < willing[sender]
         sender, host, km, expected = sender[propose], host[propose], km[propose], expected[propose]
         capital = p.park_scale * model.gdp[sender]

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.mechanisms import Mechanism, register
-from sim.model import INVESTMENT, OUTBID, PLATFORM, SUBSIDY
-from sim.schema import param
+from sim.mechanisms.base import Mechanism, Trait
+from sim.model.traits import SUBSIDY
+from sim.config.schema import param
 
 MEMBERSHIP = ("all", "list", "opt_in")
 
@@ -79,7 +79,6 @@ def draw_by_weight(rng, weight: np.ndarray, column: np.ndarray) -> np.ndarray:
     return np.minimum(row, len(weight) - 1)
 
 
-@register
 class JointInvestment(Mechanism):
     """Members share leads, bid once per sector, split the host's gain with the lead's bringer."""
 
@@ -89,6 +88,10 @@ class JointInvestment(Mechanism):
                      ("platform_subsidy_per_firm_members", "Subsidy per firm at\nmembers (100 million yuan)"),
                      ("platform_defections", "Secret outbidders"))
     inert = ("mechanism.joint_investment.membership=list", "mechanism.joint_investment.members=[]")
+    # Propensities to join an opt-in platform and to outbid on it in secret, judged by investment payoffs.
+    traits = (Trait("platform", area="investment", mean="traits.platform"),
+              Trait("outbid", area="investment", mean="traits.outbid"))
+    report_metrics = {"platform_members_final": ("Platform members, final year", "cities")}
 
     def __init__(self, model, params: Any) -> None:
         super().__init__(model, params)
@@ -130,7 +133,7 @@ class JointInvestment(Mechanism):
         """Eligible cities that are not excluded; with opt_in, drawn with probability = the platform trait."""
         if self.params.membership != "opt_in" or not eligible.any():
             return eligible
-        return eligible & (model.rng.random(model.n) < model.traits[:, PLATFORM])
+        return eligible & (model.rng.random(model.n) < model.traits[:, model.vocabulary.trait("platform")])
 
     def _rewrite_market(self, model, market) -> Plan:
         """Members' bids become one bid per sector by the best-fitting member at the common offer;
@@ -158,7 +161,7 @@ class JointInvestment(Mechanism):
         """Members that outbid in secret this year, each with probability = its outbid trait."""
         if not self.params.outbidding:
             return np.zeros(model.n, dtype=bool)
-        return self.member & (model.rng.random(model.n) < model.traits[:, OUTBID])
+        return self.member & (model.rng.random(model.n) < model.traits[:, model.vocabulary.trait("outbid")])
 
     def after_production(self, model) -> None:
         """Catch and fine outbidders, share the hosts' gains with the leads' bringers, pay the office."""
@@ -169,7 +172,7 @@ class JointInvestment(Mechanism):
         self._sanction(model, placement)
         self._share_leads(model, placement)
         cost = self.params.operating_cost * model.gdp * self.member
-        self.pay("operating_cost", -cost, INVESTMENT)
+        self.pay("operating_cost", -cost, "investment")
         self.sink("operating", cost.sum())
         self.flows["operating_cost"] = float(cost.sum())
 
@@ -205,7 +208,7 @@ class JointInvestment(Mechanism):
         else:   # nobody left to compensate: the fine leaves the region
             received = np.zeros(model.n)
             self.sink("unallocated_fines", fine.sum())
-        self.pay("fine", received - fine, INVESTMENT)
+        self.pay("fine", received - fine, "investment")
         self.excluded_until[caught] = model.year + p.exclusion_years
         self.flows.update(detections=float(caught.sum()), fines=float(fine.sum()),
                           exclusions=float(caught.sum()) if p.exclusion_years > 0 else 0.0)
@@ -229,7 +232,7 @@ class JointInvestment(Mechanism):
         amount = np.where(shared, self.params.lead_share * np.maximum(gain, 0.0), 0.0)
         flows = (np.bincount(contact, weights=amount, minlength=model.n)
                  - np.bincount(host, weights=amount, minlength=model.n))
-        self.pay("lead_share", flows, INVESTMENT)
+        self.pay("lead_share", flows, "investment")
         self.flows["lead_transfers"] = float(amount.sum())
         self.city_stats["leads_shared"] += np.bincount(contact[shared], minlength=model.n)
         self.city_stats["lead_net"] += flows

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.mechanisms import Mechanism, register
-from sim.schema import DOMAINS, param
+from sim.mechanisms.base import Mechanism
+from sim.config.schema import DOMAINS, param
 
 RULES = ("keep", "proportional", "shapley", "nash", "fixed", "in_situ")
 
@@ -64,7 +64,6 @@ def morton_order(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     return np.argsort(code, kind="stable")
 
 
-@register
 class ThreeTier(Mechanism):
     """A council with a decision, a coordination and an execution layer."""
 
@@ -72,6 +71,7 @@ class ThreeTier(Mechanism):
     schema = ThreeTierConfig
     figure_panels = (("council_size", "Council members"), ("council_pool", "Pool (100 million yuan)"))
     inert = ("mechanism.three_tier.founders=none",)
+    report_metrics = {"council_size_final": ("Council members, final year", "cities")}
 
     def __init__(self, model, params: Any) -> None:
         super().__init__(model, params)
@@ -155,7 +155,7 @@ class ThreeTier(Mechanism):
         self.year_flows["admitted"] = float(len(applicants))
 
     def _near_member(self, model, km: float) -> np.ndarray:
-        from sim.network import great_circle_km
+        from sim.model.network import great_circle_km
 
         members = np.flatnonzero(self.member)
         near = np.zeros(model.n, dtype=bool)
@@ -195,7 +195,7 @@ class ThreeTier(Mechanism):
     def _charge(self, account: str, amount: np.ndarray) -> None:
         """Charge members, spread equally over the five domain areas the council serves."""
         for d in range(len(DOMAINS)):
-            self.pay(account, -amount / len(DOMAINS), area=d)
+            self.pay(account, -amount / len(DOMAINS), DOMAINS[d])
 
     def after_production(self, model) -> None:
         """Execution layer: members caught signing without implementing pay a fine, a multiple
@@ -205,7 +205,7 @@ class ThreeTier(Mechanism):
         for d, out in enumerate(model.outcomes.values()):
             caught = out.detected & self.member
             fine = np.where(caught, self.params.fine * out.saved, 0.0)
-            self.pay("fines", -fine, area=d)
+            self.pay("fines", -fine, DOMAINS[d])
             self.balance += fine.sum()
         self._rebate(model)
 

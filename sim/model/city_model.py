@@ -1,0 +1,321 @@
+"""The agglomeration model: cities cooperating and competing, one step per year.
+
+``CityModel.step`` reads top to bottom as the yearly schedule of docs/ODD.md section 3
+("Process overview and scheduling"). Per-city state lives in NumPy arrays on
+the model; ``City`` agents are views onto their rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mesa
+import numpy as np
+
+from sim.mechanisms import registry
+from sim.model import firms
+from sim.model.city import City
+from sim.errors import ConfigError
+from sim.model.cooperation import cooperation_round
+from sim.model.game import pair_weights
+from sim.model.learning import RULES, LearningState
+from sim.model.metrics import core_periphery_ratio, gini, theil
+from sim.model.network import (Edges, Groups, circle_blocks, cosine_similarity_rows, ego_groups,
+                         gravity_partners, great_circle_km, unit_vectors)
+from sim.model.recorder import Recorder
+from sim.model.traits import INVESTMENT, SUBSIDY, Vocabulary
+from sim.data import Region
+from sim.config.schema import DOMAINS, ModelConfig, as_dataclass
+
+D = len(DOMAINS)
+
+
+@dataclass(frozen=True)
+class GroupSet:
+    """Groups plus their pairs' distances and trust-edge indices, built once per change."""
+
+    groups: Groups
+    pair_km: np.ndarray
+    pair_edge: np.ndarray
+
+
+def attention(year: int, cfg) -> float:
+    """A(t): a pulse of upper-government attention at the plan year decaying with tau_A."""
+    if year < cfg.plan_year:
+        return cfg.base
+    return cfg.base + cfg.pulse * np.exp(-(year - cfg.plan_year) / cfg.decay_years)
+
+
+class CityModel(mesa.Model):
+    """Cities of one region under zero or more coordination mechanisms."""
+
+    def __init__(self, cfg, region: Region) -> None:
+        super().__init__(rng=int(cfg.seed))
+        self.cfg = cfg
+        # Plain dataclasses: attribute access on OmegaConf nodes costs ~50 us, which the
+        # yearly loop would otherwise pay thousands of times.
+        self.params = as_dataclass(cfg.model, ModelConfig)
+        self.region = region
+        self.start_year = self.year = int(cfg.start_year)
+        self._init_cities(region.cities)
+        self._init_network()
+        self._init_profiles_and_traits()
+        self.recorder = Recorder(self)
+        self.mechanisms = [cls(self, as_dataclass(params, cls.schema) if cls.schema else params)
+                           for cls, params in self._selected_mechanisms(cfg)]
+
+    # ----------------------------------------------------------------- set-up
+    def _init_cities(self, table) -> None:
+        self.n = len(table)
+        self.names = table["name"].to_numpy(dtype=object)
+        self.gdp = table["gdp"].to_numpy(dtype=float).copy()
+        self.population = table["population"].to_numpy(dtype=float)
+        self.core = table["core"].to_numpy(dtype=bool)
+        self.lat = table["lat"].to_numpy(dtype=float)
+        self.lon = table["lon"].to_numpy(dtype=float)
+        self.province_code = np.unique(table["province"], return_inverse=True)[1]
+        circles = table["circle"].to_numpy(dtype=object)
+        codes = np.unique(circles, return_inverse=True)[1]
+        self.circle_code = np.where(circles == "", -1, codes)
+        self.cities = [City(self, i, name, province, circle) for i, (name, province, circle)
+                       in enumerate(zip(self.names, table["province"], circles))]
+
+    def _init_network(self) -> None:
+        net = self.params.network
+        self.xyz = unit_vectors(self.lat, self.lon)
+        self.partners, self.partner_km = gravity_partners(
+            self.xyz, self.gdp, net.partners, net.gamma, net.min_distance_km)
+        groups = ego_groups(self.partners)
+        if net.circle_groups:
+            groups = groups.with_groups(circle_blocks(self.circle_code))
+        self.edges = Edges(self.n, self.params.trust.initial)
+        self.base_groups = self.group_set(groups)
+        self.domain_groups = [self.base_groups] * D
+        max_lag = max(getattr(self.params.domains, d).lag for d in DOMAINS)
+        self.pending = np.zeros((D, max_lag + 1, self.n))   # benefits maturing, by domain and year
+
+    @staticmethod
+    def _selected_mechanisms(cfg):
+        """(class, parameters) of each selected mechanism, in the order selected; ``none`` is the baseline."""
+        selected = dict(cfg.get("mechanism") or {})
+        return [(registry.get(name), params) for name, params in selected.items() if name != "none"]
+
+    def _init_profiles_and_traits(self) -> None:
+        """Industry profiles cluster by province (our assumption: similar provincial structures)."""
+        fc, tr = self.params.firms, self.params.traits
+        n_prov = self.province_code.max() + 1
+        templates = self.rng.dirichlet(np.ones(fc.sectors), size=n_prov)
+        alpha = fc.profile_concentration * templates[self.province_code] + 1e-3
+        draws = self.rng.gamma(alpha)  # Dirichlet rows by normalised gamma draws
+        self.profile = draws / draws.sum(axis=1, keepdims=True)
+        self.vocabulary = Vocabulary.of(registry.traits(), registry.areas())
+        means = self.vocabulary.means(self.params)
+        self.trait_upper = self.vocabulary.upper(self.params)
+        noise = self.rng.normal(0.0, tr.spread, (self.n, len(means))) * self.trait_upper
+        self.traits = np.clip(means + noise, 0.0, self.trait_upper)
+        self.trait_names = self.vocabulary.names
+        self.learned_areas, self.trait_area = self.vocabulary.judging_areas()
+        self.area_payoff = np.zeros((self.n, len(self.vocabulary.areas)))
+        self.payoff_norm = np.zeros(self.n)
+
+    # ----------------------------------------------------------------- derived state
+    def partner_weight(self) -> np.ndarray:
+        """Gravity weight of each of a city's partners, Y_j / d_ij^gamma (rows sum to one)."""
+        w = self.gdp[self.partners] / self.partner_km ** self.params.network.gamma
+        return w / w.sum(axis=1, keepdims=True)
+
+    def similarity(self) -> np.ndarray:
+        """sigma_i: gravity-weighted mean industrial similarity to a city's partners."""
+        n, k = self.partners.shape
+        own = np.repeat(self.profile, k, axis=0)
+        sims = cosine_similarity_rows(own, self.profile[self.partners.ravel()]).reshape(n, k)
+        return (sims * self.partner_weight()).sum(axis=1)
+
+    def trust_by_city(self) -> np.ndarray:
+        """Mean trust of each city in the cities it shares (or has shared) a group with."""
+        return self.edges.mean_trust_by_city()
+
+    def city_mask(self, names, key: str, instead: str) -> np.ndarray:
+        """Cities named in a config list; an unknown name is a configuration error naming ``key``."""
+        unknown = sorted(set(names) - set(self.names))
+        if unknown:
+            raise ConfigError(
+                f"{key} lists cities that are not in region {self.region.name}: {', '.join(unknown)}. "
+                f"Use names from the region's 'name' column (e.g. '{self.names[0]}'), or {instead}.")
+        return np.isin(self.names, list(names))
+
+    def group_set(self, groups: Groups) -> GroupSet:
+        """Groups with what the yearly rounds need precomputed: pair distances and edge indices."""
+        src, dst = groups.mem_city[groups.pair_src], groups.mem_city[groups.pair_dst]
+        km = np.maximum(great_circle_km(self.xyz[src], self.xyz[dst]), self.params.network.min_distance_km)
+        return GroupSet(groups, km, self.edges.of_groups(groups))
+
+    def set_domain_groups(self, domains, extra: list[np.ndarray]) -> None:
+        """Let an institution give some domains' cooperation rounds the base groups plus
+        ``extra`` (member arrays); the group set is built once and shared by those domains."""
+        groups = self.group_set(self.base_groups.groups.with_groups(extra)) if extra else self.base_groups
+        for d in domains:
+            self.domain_groups[d] = groups
+
+    # ----------------------------------------------------------------- the year
+    def step(self) -> None:
+        """One year, in the order of docs/ODD.md section 3."""
+        self.ledger: dict[str, float] = {}
+        self.last_area_payoff = self.area_payoff / self.gdp[:, None]  # last year's, normalised
+        self.area_payoff = np.zeros_like(self.area_payoff)
+        self.economic_payoff = np.zeros(self.n)
+        self.reset_levers()                                                 # 1. exogenous drivers
+        for mechanism in self.mechanisms:                                   # 2. institutions act first
+            mechanism.before_round(self)
+        self.cooperate()                                                    # 3. cooperation round
+        self.attract_investment()                                           # 4. firms choose hosts
+        for mechanism in self.mechanisms:                                   # 5. parks, transfers, checks
+            mechanism.after_production(self)
+        self.account_and_grow()                                             # 6. accounting and growth
+        self.learn()                                                        # 7. strategy revision
+        self.update_trust()                                                 # 8. trust
+        self.recorder.record_year()
+        self.year += 1
+
+    def reset_levers(self) -> None:
+        """This year's attention A(t) and the baseline values of what institutions may change:
+        each city's attention, detection probability q and implementation-cost factor."""
+        self.attention_now = attention(self.year, self.params.attention)
+        self.attention_city = np.full(self.n, self.attention_now)
+        self.detection = np.full(self.n, self.params.enforcement.detection)
+        self.cost_factor = np.ones((self.n, D))
+        # Set by a council (three_tier) for the other institutions to read: who is a member,
+        # and the enclave sharing rule its coordination layer fixes for members' parks.
+        self.council = np.zeros(self.n, dtype=bool)
+        self.council_sharing_rule: str | None = None
+
+    def credit(self, account: str, per_city: np.ndarray, area: int, political: bool = False) -> None:
+        """Add a payoff component to every city, to its policy area and to the year's ledger.
+
+        Political payoffs (credit from the upper government, reputational sanctions) count
+        for the officials who learn, but they are not money: they do not enter GDP growth.
+        """
+        self.area_payoff[:, area] += per_city
+        if not political:
+            self.economic_payoff += per_city
+        self.ledger[account] = self.ledger.get(account, 0.0) + float(per_city.sum())
+
+    @property
+    def payoff(self) -> np.ndarray:
+        """Pi_i: this year's total payoff (sum over policy areas).
+
+        Summed area by area, left to right, so that an area nobody was paid in (that of an
+        installed but unselected mechanism) changes no bit; numpy's sum switches to pairwise
+        blocks from eight columns on."""
+        total = self.area_payoff[:, 0].copy()
+        for column in self.area_payoff.T[1:]:
+            total += column
+        return total
+
+    def cooperate(self) -> None:
+        p = self.params
+        similarity = self.similarity()
+        trust = self.trust_by_city()
+        self.outcomes = {}
+        for d, name in enumerate(DOMAINS):
+            domain = getattr(p.domains, name)
+            gs = self.domain_groups[d]
+            raw = self.gdp[gs.groups.mem_city[gs.groups.pair_dst]] / gs.pair_km ** p.network.gamma
+            out = cooperation_round(
+                self.rng, gs.groups, self.gdp, self.traits[:, d] * trust, self.traits[:, D + d],
+                similarity, domain, pair_weights(gs.groups, raw), self.attention_city,
+                p.attention.credit, self.detection, p.enforcement.sanction, self.cost_factor[:, d])
+            self.pending[d, (self.year + domain.lag) % self.pending.shape[1]] += out.benefit
+            self.credit("cooperation_cost", -out.cost, d)
+            self.credit("political_credit", out.credit, d, political=True)
+            self.credit("sanction", -out.sanction, d, political=True)
+            self.ledger["benefit_created"] = self.ledger.get("benefit_created", 0.0) + out.created
+            self.edges.strength += np.bincount(gs.pair_edge[out.joint_pairs], minlength=len(self.edges))
+            self.outcomes[name] = out
+
+    def attract_investment(self) -> None:
+        """Firms arrive and choose a host (or leave) by logit; institutions may reshape offers first."""
+        fc = self.params.firms
+        gamma = self.params.network.gamma
+        access = (self.gdp / self.params.network.min_distance_km ** gamma
+                  + (self.gdp[self.partners] / self.partner_km ** gamma).sum(axis=1))
+        bid = firms.bidders(self.profile)
+        weights = (self.gdp[:, None] * self.profile).sum(axis=0)
+        self.market = firms.Market(
+            value_utility=fc.beta_market * np.log(access / access.mean())[None, :] + fc.beta_cluster * self.profile.T,
+            bid=bid, offers=bid * self.traits[:, SUBSIDY][None, :], beta_subsidy=fc.beta_subsidy,
+            # Leaving is valued against the region as a whole: u_0 + ln N keeps the lost share
+            # independent of the number of cities (our assumption).
+            outside=fc.outside_utility + np.log(self.n))
+        for mechanism in self.mechanisms:
+            mechanism.before_investment(self, self.market)
+        self.placement = firms.place_firms(
+            self.rng, self.rng.poisson(fc.per_city * self.n), weights / weights.sum(),
+            fc.value_share * self.gdp.mean(), fc.value_sigma, self.market)
+        placed = self.placement.host >= 0
+        hosts = self.placement.host[placed]
+        value = self.placement.value[placed]
+        self.credit("firm_benefit", np.bincount(hosts, weights=fc.benefit_rate * value, minlength=self.n),
+                    INVESTMENT)
+        self.credit("subsidy", -np.bincount(hosts, weights=self.placement.subsidy[placed], minlength=self.n),
+                    INVESTMENT)
+
+    def account_and_grow(self) -> None:
+        """Pay matured cooperation benefits, then Y(t+1) = Y(t)(1 + g0 + phi pi + eps), where
+        pi is the economic payoff as a share of GDP (political payoffs do not grow GDP)."""
+        slot = self.year % self.pending.shape[1]
+        for d in range(D):
+            self.credit("benefit_received", self.pending[d, slot].copy(), d)
+        self.pending[:, slot] = 0.0
+        g = self.params.growth
+        self.payoff_norm = self.economic_payoff / self.gdp
+        shock = self.rng.normal(0.0, g.noise, self.n)
+        # Our assumption: the yearly growth factor is floored at 0.5 so GDP stays positive.
+        factor = np.maximum(1.0 + g.base_rate + g.payoff_elasticity * self.payoff_norm + shock, 0.5)
+        self.gdp_before = self.gdp.copy()
+        self.gdp = self.gdp * factor
+
+    def learn(self) -> None:
+        took = np.zeros_like(self.traits, dtype=bool)
+        observed = np.zeros_like(took)
+        for d, name in enumerate(DOMAINS):
+            out = self.outcomes[name]
+            took[:, d], observed[:, d] = out.signed, True
+            took[:, D + d], observed[:, D + d] = out.implemented, out.party
+        state = LearningState(self.traits, self.trait_upper,
+                              self.area_payoff[:, self.learned_areas] / self.gdp_before[:, None],
+                              self.trait_area, self.partners, self.partner_weight(), took, observed)
+        rule = self.params.learning.rule
+        self.traits = RULES[rule](self.rng, state, self.params.learning)
+
+    def update_trust(self) -> None:
+        """T_ij moves towards the share of j's commitments this year that i saw honoured."""
+        honoured = sum(out.implemented.astype(float) for out in self.outcomes.values())
+        caught = sum(out.detected.astype(float) for out in self.outcomes.values())
+        seen = honoured + caught
+        evidence = np.divide(honoured, seen, out=np.zeros(self.n), where=seen > 0)
+        e = self.edges
+        move = (seen > 0)[e.dst]
+        rate = self.params.trust.rate
+        e.trust = np.where(move, (1 - rate) * e.trust + rate * evidence[e.dst], e.trust)
+
+    def lower_trust(self, truster: np.ndarray, trusted: np.ndarray, factor: float) -> None:
+        """Institutions' penalties on trust (e.g. a reneging host): T_ij <- factor * T_ij."""
+        idx = self.edges.index(np.asarray(truster), np.asarray(trusted))
+        self.edges.trust[idx] *= factor
+
+    # ----------------------------------------------------------------- observables
+    def inequality(self, gdp: np.ndarray) -> dict[str, float]:
+        """Theil (split between and within circles; cities outside circles form one group), Gini, core/periphery."""
+        circle = np.where(self.circle_code >= 0, self.circle_code + 1, 0)
+        total, between, within = theil(gdp, self.population, circle)
+        return {
+            "theil": total, "theil_between_circles": between, "theil_within_circles": within,
+            "gini": gini(gdp / self.population, self.population),
+            "core_periphery_ratio": core_periphery_ratio(gdp, self.population, self.core),
+        }
+
+    def run(self) -> Recorder:
+        for _ in range(int(self.cfg.years)):
+            self.step()
+        return self.recorder
