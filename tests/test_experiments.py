@@ -7,12 +7,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-EXPERIMENTS = sorted(p.stem for p in (Path(__file__).parents[1] / "configs" / "experiment").glob("*.yaml"))
+EXPERIMENTS = sorted(p.stem for p in (Path(__file__).parents[1] / "sim" / "runs" / "configs" / "experiment").glob("*.yaml"))
 
 
 def sim(*args, cwd):
     return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=600)
+
+
+def test_the_shipped_experiments_are_found():
+    assert {"compare_mechanisms", "enclave_rules_monitoring", "sensitivity_mechanisms"} <= set(EXPERIMENTS)
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
@@ -37,7 +41,7 @@ def test_compare_mechanisms_runs_and_reports(tmp_path):
 
 def test_progress_counts_each_jobs_runs_once(tmp_path):
     """The ledger adds every job's own finished runs (complete or failed), never a run twice."""
-    from sim.progress import finished_runs, record_job
+    from sim.sweeps.progress import finished_runs, record_job
 
     replicated, single = tmp_path / "0", tmp_path / "1"
     for seed, marker in [(0, "summary.json"), (1, "error.txt"), (2, "summary.json")]:

@@ -27,9 +27,9 @@ pytestmark = pytest.mark.skipif(
 def test_sweep_runs_as_slurm_array_jobs_and_reports(tmp_path):
     sweep = tmp_path / "sweep"
     proc = subprocess.run(
-        [sys.executable, "-m", "sim", "run", "-m", "hydra/launcher=submitit_slurm",
-         "hydra.launcher.timeout_min=10", "hydra.launcher.cpus_per_task=1", "hydra.launcher.mem_gb=1",
-         "hydra.launcher.array_parallelism=4", "+mechanism=none,three_tier", "seed=0,1", "years=3",
+        [sys.executable, "-m", "sim", "run", "-m", "hydra/launcher=slurm",   # the cluster preset
+         "hydra.launcher.timeout_min=10", "hydra.launcher.mem_gb=1",
+         "+mechanism=none,three_tier", "seed=0,1", "years=3",
          "replicates=2", "output.figures=false", f"hydra.sweep.dir={sweep}"],
         cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -42,4 +42,4 @@ def test_sweep_runs_as_slurm_array_jobs_and_reports(tmp_path):
     assert len(runs) == 8 and sorted(runs["seed"].unique()) == [0, 1, 2]
     provenance = json.loads((sweep / "report" / "provenance.json").read_text())
     assert not provenance["failed"] and not provenance["missing"]
-    assert "submitit_slurm" in json.dumps(provenance)
+    assert "submitit_launcher.SlurmLauncher" in json.dumps(provenance)

@@ -1,4 +1,4 @@
-"""The sweep check by shape (sim/sweeper.py): one composition per shape, mistakes still caught."""
+"""The sweep check by shape (sim/sweeps/basic.py): one composition per shape, mistakes still caught."""
 
 from types import SimpleNamespace
 
@@ -6,11 +6,12 @@ import pytest
 from hydra._internal.config_loader_impl import ConfigLoaderImpl
 from hydra._internal.utils import create_config_search_path
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.plugins import Plugins
 from hydra.types import RunMode
 
 from sim.cli import _with_default_sweeper
-from sim.configuration import register_schema
-from sim.sweeper import SimBasicSweeper, job_shape
+from sim.config.loading import CONFIG_MODULE, register_schema
+from sim.sweeps.basic import job_shape
 
 
 class CountingLoader:
@@ -30,7 +31,10 @@ class CountingLoader:
 @pytest.fixture(scope="module")
 def sweeper():
     register_schema()
-    loader = ConfigLoaderImpl(config_search_path=create_config_search_path("pkg://sim.configs"))
+    Plugins.instance()   # Hydra scans its plugins before it makes a sweeper; so do we
+    from hydra_plugins.sim_sweepers import SimBasicSweeper
+
+    loader = ConfigLoaderImpl(config_search_path=create_config_search_path(f"pkg://{CONFIG_MODULE}"))
     s = SimBasicSweeper(max_batch_size=None)
     s.config = loader.load_configuration("config", overrides=[], run_mode=RunMode.MULTIRUN)
     s.hydra_context = SimpleNamespace(config_loader=CountingLoader(loader))

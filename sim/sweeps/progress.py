@@ -20,22 +20,16 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-log = logging.getLogger("sim.progress")
+from sim.sweeps.basic import job_overrides
+
+log = logging.getLogger("sim.sweeps.progress")
 STATE = ".progress.json"
 LEDGER = ".progress_runs"   # one line per finished job: its number of finished runs
 
 
 def expected_jobs(hydra_cfg: DictConfig) -> int:
     """Number of jobs of a sweep, by Hydra's own expansion of its overrides."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    params = [f"{k}={v}" for k, v in (hydra_cfg.sweeper.get("params") or {}).items()]
-    task = list(hydra_cfg.overrides.task)
-    keys = {o.split("=", 1)[0] for o in task}
-    overrides = [p for p in params if p.split("=", 1)[0] not in keys] + task
-    parsed = OverridesParser.create().parse_overrides(overrides)
-    return sum(len(batch) for batch in BasicSweeper.split_arguments(parsed, None))
+    return len(job_overrides(hydra_cfg.sweeper.get("params") or {}, list(hydra_cfg.overrides.task)))
 
 
 def finished_runs(job_dir: Path) -> int:

@@ -12,31 +12,18 @@ compose alike, so :class:`ShapeValidation` composes one job per *shape* instead 
 * anything else (strings, which may name an enum value or hold an interpolation; lists; dicts;
   ``+key``/``~key`` edits) counts whole.
 
-:class:`SimBasicSweeper`, the default sweeper of ``python -m sim run -m`` (``configs/hydra/
-sweeper/sim_basic.yaml``), is Hydra's basic sweeper with this check; the SALib sweeper
-(:mod:`sim.sensitivity`) uses it too. Hydra instantiates sweepers only from its
-``hydra_plugins`` namespace, so :func:`publish` puts them there, called by a callback that the
-config installs (callbacks are made before the sweeper).
+``SimBasicSweeper``, the default sweeper of ``python -m sim run -m``
+(``sim/configs/hydra/sweeper/sim_basic.yaml``), is Hydra's basic sweeper with this check; the SALib
+sweeper (:mod:`sim.sweeps.salib`) uses it too. Hydra instantiates sweepers only from its
+``hydra_plugins`` namespace: both are declared there, in ``hydra_plugins/sim_sweepers``.
 """
 
 from __future__ import annotations
 
 import functools
-import sys
-import types
 from collections.abc import Sequence
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.plugins import Plugins
-from hydra.experimental.callback import Callback
-
-# Hydra's first plugin scan executes its core plugin modules again, which makes new classes of
-# them: scan first, so that the BasicSweeper subclassed below is the one Hydra's module uses.
-Plugins.instance()
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper  # noqa: E402  (no public name)
-
-PLUGIN_MODULE = "hydra_plugins.sim_basic"
-
 
 class ShapeValidation:
     """Mixin for Hydra sweepers: ``validate_batch_is_legal`` composes one job per shape."""
@@ -64,32 +51,11 @@ def job_shape(parsed, is_group) -> tuple:
     return tuple(shape)
 
 
-class SimBasicSweeper(ShapeValidation, BasicSweeper):
-    """Hydra's basic sweeper (same jobs, order and batches) with the check by shape."""
+def job_overrides(params: dict, task: Sequence[str]) -> list[list[str]]:
+    """Every job's overrides, in job-number order, as Hydra's basic sweeper expands them: the
+    sweeper's ``params`` then the command line's overrides (a key in both: the command line's
+    value, at the params' place)."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 
-
-def publish(cls: type, module_name: str) -> None:
-    """Make the sweeper ``cls`` instantiable by Hydra as ``<module_name>.<cls.__name__>``.
-
-    Hydra instantiates plugin classes only from inside its ``hydra_plugins`` namespace and
-    imports them by that name: a subclass is put in a module of that name (made here, in
-    ``sys.modules``) and registered with Hydra's plugin registry. Neither crosses processes:
-    launchers send the task, not the sweeper, and Hydra leaves its plugin registry out of the
-    state it sends to jobs.
-    """
-    plugins = Plugins.instance()
-    name = cls.__name__
-    if f"{module_name}.{name}" in plugins.class_name_to_class and module_name in sys.modules:
-        return
-    module = sys.modules.get(module_name) or types.ModuleType(module_name, f"{cls.__module__}.{name} for Hydra")
-    alias = type(name, (cls,), {"__module__": module_name, "__doc__": cls.__doc__})
-    setattr(module, name, alias)
-    sys.modules[module_name] = module
-    plugins.register(alias)
-
-
-class RegisterSweeper(Callback):
-    """Installed by ``configs/config.yaml``: registers the sweeper before a multirun needs it."""
-
-    def on_multirun_start(self, config, **kwargs) -> None:
-        publish(SimBasicSweeper, PLUGIN_MODULE)
+    parsed = OverridesParser.create().parse_overrides([*(f"{k}={v}" for k, v in params.items()), *task])
+    return [job for batch in BasicSweeper.split_arguments(parsed, max_batch_size=None) for job in batch]

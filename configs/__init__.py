@@ -1,1 +1,0 @@
-"""Hydra configuration tree, installed as the package ``sim.configs``."""
