@@ -111,9 +111,37 @@ def range_problems(cfg: DictConfig) -> list[tuple[str, str]]:
     return problems
 
 
+def selection_problems(cfg: DictConfig, overrides: Sequence[str]) -> list[tuple[str, str]]:
+    """Mechanisms selected twice, and mechanism values set without selecting the mechanism."""
+    problems = []
+    for item in overrides:
+        if item.lstrip("+~").split("=", 1)[0] == "mechanism" and "=" in item:
+            from hydra.core.override_parser.overrides_parser import OverridesParser
+
+            value = OverridesParser.create().parse_overrides([item])[0].value()
+            names = value if isinstance(value, list) else [value]
+            twice = sorted({str(n) for n in names if names.count(n) > 1})
+            if twice:
+                problems.append(("mechanism", f"{item} selects {', '.join(twice)} more than once; "
+                                              "list each mechanism once"))
+    schemas = registry.schemas()
+    for name, values in (cfg.get("mechanism") or {}).items():
+        schema = schemas.get(name)
+        if schema is None or not isinstance(values, DictConfig):
+            continue
+        missing = [key for key, _ in leaf_fields(schema) if OmegaConf.is_missing(values, key) or key not in values]
+        if missing:
+            given = ", ".join(f"mechanism.{name}.{k}" for k in values)
+            first = f"mechanism.{name}.{next(iter(values))}" if len(values) else f"mechanism.{name}"
+            problems.append((first, f"{given or f'mechanism.{name}'} is set but mechanism {name} is "
+                                                   f"not selected: add +mechanism={name} (or list it in "
+                                                   f"+mechanism=[...]) to run it with that value"))
+    return problems
+
+
 def validate(cfg: DictConfig, overrides: Sequence[str] = (), choices: dict[str, str] | None = None) -> None:
     """Raise :class:`ConfigError` naming every out-of-range value and where it was set."""
-    problems = range_problems(cfg)
+    problems = selection_problems(cfg, overrides) or range_problems(cfg)
     if problems:
         raise config_error(problems, overrides, choices or {}, command="run", example="key=value",
                            listing="docs/ODD.md lists every parameter with its range")

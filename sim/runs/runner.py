@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim import interrupts
 from sim.config.loading import config_hash, resolved
 from sim.figures.processes import InProcess
 from sim.model.city_model import CityModel
@@ -83,19 +84,6 @@ def simulate(cfg) -> RunResult:
     return RunResult(model, ts, recorder.cities(), recorder.events(), recorder.links(), summary, config)
 
 
-def is_complete(out_dir: Path, cfg) -> bool:
-    """A folder holds a finished run of this very config (used to resume sweeps)."""
-    import json
-
-    path = Path(out_dir) / SUMMARY_FILE
-    if not path.exists():
-        return False
-    try:
-        return json.loads(path.read_text()).get("config_hash") == config_hash(cfg)
-    except ValueError:
-        return False
-
-
 def write_run(result: RunResult, cfg, out_dir: Path, command: str = "", drawer: InProcess | None = None) -> Path:
     """Write tables, figures and finally summary.json, whose presence marks a complete run.
 
@@ -122,5 +110,6 @@ def write_run(result: RunResult, cfg, out_dir: Path, command: str = "", drawer: 
     finally:
         if cfg.output.figures:
             drawer.wait()   # even after a failed write: the next replicate must find nothing pending
+    interrupts.check()   # an interrupt that a finalizer swallowed must not leave a complete-looking run
     write_json({**result.summary, "command": command}, out_dir / SUMMARY_FILE)
     return out_dir

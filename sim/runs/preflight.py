@@ -1,0 +1,120 @@
+"""What ``python -m sim run`` checks before Hydra writes anything in the output folder.
+
+Hydra creates a run's folder and writes ``.hydra/`` (config, overrides) before it calls the run.
+A mistake found only then would leave a folder behind, or, in a folder that already holds a
+complete run, overwrite its record of how it was made. :class:`Preflight`, a Hydra callback of the
+primary config, checks first: the configuration (ranges, unknown keys, mechanism selection), a
+folder that already holds a complete run (refused unless ``resume=true``, which then has nothing
+to do when every replicate is complete), and an output folder that cannot be created.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from sim.config.loading import config_hash, validate
+from sim.errors import UserError
+from sim.files import SUMMARY_FILE
+
+
+def is_complete(out_dir: Path, cfg) -> bool:
+    """A folder holds a finished run of this very config (used to resume)."""
+    path = Path(out_dir) / SUMMARY_FILE
+    if not path.exists():
+        return False
+    try:
+        return json.loads(path.read_text()).get("config_hash") == config_hash(cfg)
+    except ValueError:
+        return False
+
+
+def replicate_dirs(cfg, out_dir: Path) -> list[tuple[int, Path]]:
+    """(seed, folder) of each replicate of a job: the folder itself, or seed_<s> below it."""
+    first, count = int(cfg.seed), int(cfg.replicates)
+    if count == 1:
+        return [(first, out_dir)]
+    return [(first + k, out_dir / f"seed_{first + k}") for k in range(count)]
+
+
+def _seeded(cfg, seed: int):
+    copy = cfg.copy()
+    copy.seed = seed
+    return copy
+
+
+def completed_runs(out_dir: Path) -> list[Path]:
+    """Run folders at or directly below ``out_dir`` that hold a complete run."""
+    found = [out_dir] if (out_dir / SUMMARY_FILE).is_file() else []
+    if out_dir.is_dir():
+        found += sorted(p.parent for p in out_dir.glob(f"seed_*/{SUMMARY_FILE}"))
+    return found
+
+
+def _writable_folder(folder: Path, key: str) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        what = {NotADirectoryError: "lies under a file", FileExistsError: "is a file",
+                PermissionError: "cannot be created here (permission denied)"}.get(type(err), f"cannot be created ({err.strerror})")
+        raise UserError(f"The output folder {folder} {what}. Nothing was run. Choose another folder with "
+                        f"{key}=PATH (a folder you can write to).") from None
+    probe = folder / ".sim-write-test"
+    try:
+        probe.write_text("")
+        probe.unlink()
+    except OSError:
+        raise UserError(f"The output folder {folder} is not writable. Nothing was run. Choose another folder "
+                        f"with {key}=PATH, or make it writable.") from None
+
+
+def check_run(config: DictConfig) -> str | None:
+    """Raise :class:`UserError` for a run that must not start; return a note when there is
+    nothing to do (resume of a complete run)."""
+    hydra = config.hydra
+    cfg = OmegaConf.masked_copy(config, [k for k in config if k != "hydra"])
+    validate(cfg, list(hydra.overrides.task), dict(hydra.runtime.choices))
+    out_dir = Path(str(hydra.run.dir))
+    done = completed_runs(out_dir)
+    if done:
+        if not cfg.resume:
+            raise UserError(
+                f"{out_dir} already holds a complete run ({done[0] / SUMMARY_FILE}). Nothing was run or changed. "
+                "Choose another folder (hydra.run.dir=PATH), delete that one first, or add resume=true to "
+                "finish only its missing replicates.")
+        expected = {path: _seeded(cfg, seed) for seed, path in replicate_dirs(cfg, out_dir)}
+        other = [d for d in done if d not in expected or not is_complete(d, expected[d])]
+        if other:
+            raise UserError(
+                f"{other[0]} holds a complete run of another configuration, so resume=true cannot continue it "
+                "with this one. Nothing was run or changed. Choose another folder (hydra.run.dir=PATH), or "
+                "repeat the command that made it (its summary.json records it).")
+        if len(done) == len(expected):
+            return f"resume: every run in {out_dir} is complete; nothing to do."
+    _writable_folder(out_dir, "hydra.run.dir")
+    return None
+
+
+class Preflight(Callback):
+    """Installed by the primary config of ``python -m sim run`` (``hydra.callbacks``)."""
+
+    def on_run_start(self, config: DictConfig, **kwargs) -> None:
+        try:
+            note = check_run(config)
+        except UserError as err:
+            print(f"error: {err}", file=sys.stderr)
+            sys.exit(2)
+        if note:
+            print(note)
+            sys.exit(0)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        try:
+            _writable_folder(Path(str(config.hydra.sweep.dir)), "hydra.sweep.dir")
+        except UserError as err:
+            print(f"error: {err}", file=sys.stderr)
+            sys.exit(2)
