@@ -1,13 +1,16 @@
 """``python -m sim``: dispatch to a sub-command (see sim.cli)."""
 
-import gc
+import os
 import sys
 
-from sim.cli import main
+from sim import interrupts
 
+interrupts.install()   # before the imports, which take a second or two
 try:
-    sys.exit(main())
-finally:
-    # The ~1M objects that pandas, scipy and mesa create at import die with the process anyway;
-    # freezing them spares the interpreter's last full collection (~0.2 s of every command).
-    gc.freeze()
+    from sim.cli import console
+except KeyboardInterrupt as err:   # Ctrl-C or SIGTERM while the command line is still importing
+    print(interrupts.message(err)[0], file=sys.stderr)
+    sys.stderr.flush()
+    os._exit(interrupts.message(err)[1])
+
+sys.exit(console())

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("sim", "hydra_plugins")
 # Bottom to top. A module belongs to the layer of its longest matching prefix.
 LAYERS = (
-    ("sim.errors", "sim.files", "sim.provenance", "sim.extras"),   # plain helpers, no model
+    ("sim.errors", "sim.files", "sim.provenance", "sim.extras", "sim.interrupts"),   # plain helpers, no model
     ("sim.config.schema",),                                        # what every parameter may be
     ("sim.mechanisms.base", "sim.mechanisms.registry", "sim.mechanisms.__init__"),  # the plug-in interface
     ("sim.config",),                                               # composing and checking configs

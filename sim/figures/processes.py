@@ -19,6 +19,7 @@ import gc
 import multiprocessing
 import os
 import queue
+import signal
 import sys
 import threading
 import traceback
@@ -27,6 +28,7 @@ from pathlib import Path
 
 PROCESSES = 2          # helpers drawing at once: this machine's cores, and the payoff flattens after
 POLL_SECONDS = 1.0     # how often a waiting helper checks that whoever started it still exists
+STOP_SECONDS = 2.0     # how long an aborted run waits for its helper to end before killing it
 
 
 class FigureError(RuntimeError):
@@ -106,7 +108,10 @@ class FigureHelpers(InProcess):
                 self.jobs.put(None)
         self.jobs.close()
         self.jobs.join_thread()   # the queue's feeder thread: later runs may fork again
-        self.helper.join()
+        self.helper.join(timeout=None if not abort else STOP_SECONDS)
+        if self.helper.is_alive():   # never hang on a helper stuck in a lock
+            self.helper.kill()
+            self.helper.join()
 
 
 def can_use_helpers() -> bool:
@@ -138,8 +143,25 @@ def _fork_friendly() -> None:
 
 # --------------------------------------------------------------------------- in the helpers
 
+def _leave_interrupts_to_the_run() -> None:
+    """Ctrl-C reaches every process of the terminal's group: a helper interrupted while it holds
+    a queue's lock would leave the others waiting forever. The run alone handles it, and stops
+    the helpers (SIGTERM), which end without a word (the run's own SIGTERM handler is not theirs)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)   # not the run's handler (sim.interrupts)
+
+
+def _stop_now(siblings) -> None:
+    for process in siblings:
+        if process.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGKILL)
+    os._exit(1)
+
+
 def _helper(jobs, results, siblings: int) -> None:
     """Import the figure code once, warm it up, fork the siblings, then draw until told to stop."""
+    _leave_interrupts_to_the_run()
     from sim.figures.run_figures import warm_up
 
     warm_up()   # fonts and the PDF backend load now, while the run is still simulating
@@ -149,6 +171,8 @@ def _helper(jobs, results, siblings: int) -> None:
     _fork_friendly()
     for process in others:
         process.start()
+    # Stopped by the run (an error or an interrupt): the siblings stop with us, mid-figure.
+    signal.signal(signal.SIGTERM, lambda *_: _stop_now(others))
     if _serve(jobs, results, others):
         for process in others:
             process.join()

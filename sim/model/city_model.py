@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
+from sim import interrupts
 from sim.mechanisms import registry
 from sim.model import firms
 from sim.model.city import City
@@ -318,4 +319,5 @@ class CityModel(mesa.Model):
     def run(self) -> Recorder:
         for _ in range(int(self.cfg.years)):
             self.step()
+            interrupts.check()   # a Ctrl-C that a finalizer swallowed still stops the run here
         return self.recorder
