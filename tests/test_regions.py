@@ -176,6 +176,11 @@ BAD_TABLES = {
     "empty population": (with_cell(3, "population_2020", ""), "population_2020", 4),
     "gdp missing with no 2020 value": (with_cell(2, "gdp_2015", ""), "gdp_2015", 3),
     "infinite gdp": (with_cell(1, "gdp_2015", "inf"), "gdp_2015", 2),
+    "implausible gdp (1e300)": (with_cell(1, "gdp_2015", "1e300"), "gdp_2015", 2),
+    "gdp in yuan, not 100 million yuan": (with_cell(2, "gdp_2015", "5000000000"), "gdp_2015", 3),
+    "implausible population (1e300)": (with_cell(1, "population_2020", "1e300"), "population_2020", 2),
+    "population in 10,000s": (with_cell(3, "population_2020", "80"), "population_2020", 4),
+    "gdp and population in clashing units": (with_cell(1, "gdp_2015", "90000"), "gdp_2015", 2),
 }
 
 
@@ -235,11 +240,11 @@ def test_row_with_wrong_number_of_fields_names_its_line(tmp_path):
 def test_user_csv_defaults_and_imputation(tmp_path):
     rows = [
         ["name", "province", "lat", "lon", "gdp_2015", "gdp_2020", "population_2020", "secondary_share_2020"],
-        ["A", "P1", "30", "114", "100", "200", "1000", "40"],
-        ["B", "P1", "30", "115", "50", "125", "1000", "50"],
-        ["C", "P1", "31", "114", "", "300", "1000", ""],  # province ratio median(0.5, 0.4) = 0.45
-        ["D", "P2", "31", "115", "", "100", "1000", ""],  # P2 has no pair: region-wide median 0.45
-        ["E", "P2", "32", "115", "70", "", "1000", "30"],
+        ["A", "P1", "30", "114", "100", "200", "1000000", "40"],
+        ["B", "P1", "30", "115", "50", "125", "1000000", "50"],
+        ["C", "P1", "31", "114", "", "300", "1000000", ""],  # province ratio median(0.5, 0.4) = 0.45
+        ["D", "P2", "31", "115", "", "100", "1000000", ""],  # P2 has no pair: region-wide median 0.45
+        ["E", "P2", "32", "115", "70", "", "1000000", "30"],
     ]
     path = write_csv(tmp_path / "mine.csv", rows)
     listing = r"2 cities: C \(gdp, secondary_share\), D \(gdp, secondary_share\)\."

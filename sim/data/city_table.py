@@ -140,11 +140,11 @@ class Where:
         return f"{self.label}, {self.locate(int(i))}"
 
 
-def build_table(raw: pd.DataFrame, where: Where) -> pd.DataFrame:
+def build_table(raw: pd.DataFrame, where: Where, plausible: bool = True) -> pd.DataFrame:
     """Validate a raw table, impute documented missing values (flagged) and return the cities.
 
     Files and synthetic layouts go through this same path, so a generated layout is held to
-    the same standard as data.
+    the same standard as data, except the plausibility bounds of real cities (``plausible``).
     """
     label = where.label
     _check_columns(raw, label)
@@ -161,6 +161,8 @@ def build_table(raw: pd.DataFrame, where: Where) -> pd.DataFrame:
     num = {c: _numeric_column(raw, c, where) for c in ("lat", "lon", "gdp_2015", "gdp_2020",
                                                         "population_2020", "secondary_share_2020")}
     _check_values(num, where)
+    if plausible:
+        _check_plausible(num, where)
     imputed = pd.Series([[] for _ in range(len(raw))], dtype=object)
     gdp = _impute_gdp(num["gdp_2015"], num["gdp_2020"], text["province"], imputed, where)
     share = _impute_share(num["secondary_share_2020"], text["province"], imputed)
@@ -256,6 +258,18 @@ _RULES = (
     ("gdp_2020", 0.0, np.inf, False, False),
     ("secondary_share_2020", 0.0, 100.0, True, False),
 )
+# Plausibility bounds for the cities of a data table (prefecture-level cities; sim/data/README.md).
+# Values outside them are unit mistakes (yuan for 亿元, 10,000s of persons) or corrupt cells.
+# Synthetic layouts are abstract and exempt.
+PLAUSIBLE = {
+    "gdp_2015": (1.0, 1e5, "a prefecture-level city's GDP lies between 1 and 100,000 (100 million yuan, 亿元; "
+                           "Shanghai 2023: ~47,000)"),
+    "gdp_2020": (1.0, 1e5, "a prefecture-level city's GDP lies between 1 and 100,000 (100 million yuan, 亿元; "
+                           "Shanghai 2023: ~47,000)"),
+    "population_2020": (1e4, 5e7, "a prefecture-level city's resident population lies between 10,000 and "
+                                  "50,000,000 persons (Chongqing 2020: ~32 million; not in 10,000s)"),
+}
+PER_CAPITA_YUAN = (2_000.0, 1_000_000.0)   # GDP per resident, yuan: outside it the units disagree
 
 
 def _check_values(num: dict[str, pd.Series], where: Where) -> None:
@@ -271,11 +285,34 @@ def _check_values(num: dict[str, pd.Series], where: Where) -> None:
             out = ~missing & (low | (values > hi))
         if out.any():
             i = _first(out)
-            bound = f"between {lo:g} and {hi:g}" if np.isfinite(hi) else f"greater than {lo:g}"
+            bound = f"between {lo:,g} and {hi:,g}" if np.isfinite(hi) else f"greater than {lo:g}"
             raise RegionError(
                 f"{where(i)}, column {column!r}: {values[i]:g} is out of range; it must be {bound}. "
                 f"{_UNITS[column]} Correct the value (check the unit and the sign)."
             )
+
+
+def _check_plausible(num: dict[str, pd.Series], where: Where) -> None:
+    """Values a real city cannot have: the bounds of :data:`PLAUSIBLE` and GDP per person."""
+    for column, (lo, hi, why) in PLAUSIBLE.items():
+        values = num[column].to_numpy()
+        out = ~np.isnan(values) & ((values < lo) | (values > hi))
+        if out.any():
+            i = _first(out)
+            raise RegionError(f"{where(i)}, column {column!r}: {values[i]:g} is not plausible: {why}. Correct the "
+                              "value (check its unit), or use region=synthetic for an abstract layout.")
+    lo, hi = PER_CAPITA_YUAN
+    for column in ("gdp_2015", "gdp_2020"):
+        with np.errstate(invalid="ignore"):
+            per_capita = num[column].to_numpy() * 1e8 / num["population_2020"].to_numpy()
+            out = (per_capita < lo) | (per_capita > hi)
+        if out.any():
+            i = _first(out)
+            raise RegionError(
+                f"{where(i)}, columns {column!r} and 'population_2020': they give {per_capita[i]:,.0f} yuan of GDP "
+                f"per person, outside the "
+                f"plausible {lo:,.0f}-{hi:,.0f}. The units of the two columns disagree: GDP is in 100 million "
+                "yuan (亿元), population in persons. Correct the values.")
 
 
 # --------------------------------------------------------------------------- imputation

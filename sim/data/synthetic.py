@@ -48,7 +48,7 @@ def synthetic_table(values: tuple) -> tuple[pd.DataFrame, str]:
         n, p, int(params["circles_per_province"]), float(params["zipf_exponent"]),
         float(params["extent_km"]), np.random.default_rng(int(params["seed"])),
     )
-    return build_table(raw, Where(source, lambda i: f"row {i + 1}")), source
+    return build_table(raw, Where(source, lambda i: f"row {i + 1}"), plausible=False), source
 
 
 def synthetic_cities(n: int, p: int, circles: int, exponent: float, extent_km: float,
