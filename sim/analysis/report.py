@@ -38,7 +38,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.analysis.formatting import interval, num
-from sim.analysis.report_figures import figures
+from sim.analysis.report_figures import UnreadableTable, figures, trajectory_bands
 from sim.analysis.stats import CONFIDENCE, interval_columns
 from sim.analysis.sweep_folder import (Job, add_versions, discover, error_file, get, not_a_folder,
                                        override_values, read_summary, sweep_command)
@@ -272,20 +272,26 @@ def build(sweep_dir: Path, out_dir: Path, baseline: str | None, command: str) ->
         first = failed[0]["error"] if failed else "none has a summary.json"
         raise ReportError(f"'{sweep_dir}' has job folders but no complete run ({len(failed)} failed, "
                           f"{len(missing)} missing; first error: {first}). Nothing was written.")
+    try:
+        bands = trajectory_bands(runs, sweep_dir)
+    except UnreadableTable as err:
+        raise ReportError(f"{err}. That run's summary.json says it is complete, but its table is damaged. "
+                          "Delete that run's folder and re-run the sweep command with resume=true (it re-runs "
+                          "only what is missing), then report again. Nothing was written.") from None
     chosen, note = find_baseline(runs, baseline)
     comparison = compare(runs, chosen)
     context = {"sweep_dir": str(sweep_dir), "sweep_command": sweep_command(sweep), "command": command,
                "baseline": chosen, "baseline_note": note, "common": common, "failed": failed,
                "missing": missing, "n_runs": len(runs), "n_failed": len(failed), "n_missing": len(missing)}
     return {"runs": runs, "records": records, "comparison": comparison, "context": context, "sweep": sweep,
-            "expected": expected, "jobs": jobs}
+            "expected": expected, "jobs": jobs, "bands": bands}
 
 
 def write_report(built: dict, sweep_dir: Path, out_dir: Path) -> None:
     runs, comparison, context = built["runs"], built["comparison"], built["context"]
     seeds = {d: sorted(int(s) for s in g["seed"]) for d, g in runs.groupby("design", sort=False)}
     sidecar = {"command": context["command"], "sweep_command": context["sweep_command"], "seeds": seeds}
-    context["figures"] = figures(runs, comparison, context["baseline"], sweep_dir, out_dir / "figures", sidecar,
+    context["figures"] = figures(built["bands"], comparison, context["baseline"], out_dir / "figures", sidecar,
                                  key_metrics())
     write_parquet(runs, out_dir / "runs.parquet")
     write_text(comparison.to_csv(index=False), out_dir / "comparison.csv")
@@ -298,11 +304,15 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="python -m sim report", description=(
         "Tables, effects against a baseline (paired by seed), figures and provenance of a sweep "
-        "folder written by 'python -m sim run -m ...'. Reads run folders only; never runs the model."))
+        "folder written by 'python -m sim run -m ...'. Reads run folders only; never runs the model. "
+        "Failed and missing runs are listed in the report; the command still exits 0 unless --strict. "
+        "Exit codes: 0 written, 1 --strict and runs failed or missing, 2 a mistake (nothing written)."))
     parser.add_argument("sweep_dir", metavar="SWEEP_DIR", type=Path, help="folder of the sweep (holds multirun.yaml)")
     parser.add_argument("--baseline", metavar="LABEL", help="design to compare against (default: the one "
                         "design without mechanisms)")
     parser.add_argument("--out", metavar="DIR", type=Path, help="output folder (default: SWEEP_DIR/report)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 if any run failed or is missing (by "
+                        "default the report is written and the command exits 0, listing them)")
     opts = parser.parse_args(argv)
     sweep_dir = opts.sweep_dir
     out_dir = opts.out or sweep_dir / "report"
@@ -317,6 +327,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Report of {ctx['n_runs']} run(s) in {built['comparison']['design'].nunique()} design(s) "
           f"({ctx['n_failed']} failed, {ctx['n_missing']} missing): {out_dir.resolve()}")
     print(ctx["baseline_note"])
+    if opts.strict and (ctx["n_failed"] or ctx["n_missing"]):
+        print(f"error: --strict: {ctx['n_failed']} run(s) failed and {ctx['n_missing']} are missing (listed in "
+              f"{out_dir / 'comparison.md'}); re-run the sweep command with resume=true to complete it.",
+              file=sys.stderr)
+        return 1
     return 0
 
 

@@ -14,10 +14,21 @@ FIGURE_UNITS: dict[str, tuple[str, float]] = {"gdp_total_final": ("trillion yuan
 FIGURES = ("cooperation_trajectories", "effects_forest", "inequality_output")
 
 
+class UnreadableTable(Exception):
+    """A run's table that a complete run should have cannot be read (truncated, corrupted)."""
+
+
+def _timeseries(path: Path, column: str) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path, columns=["year", column])
+    except Exception as err:   # pyarrow's ArrowInvalid, OSError, a missing column: all say "unreadable"
+        raise UnreadableTable(f"{path} cannot be read ({type(err).__name__}: {str(err).splitlines()[0]})") from None
+
+
 def trajectory_bands(runs: pd.DataFrame, sweep_dir: Path, column: str = "cooperation_index") -> pd.DataFrame:
     """Per design and year, mean and 95% interval over seeds of one timeseries column."""
-    frames = [pd.read_parquet(sweep_dir / run.run_dir / "timeseries.parquet", columns=["year", column])
-              .assign(design=run.design) for run in runs[["run_dir", "design"]].itertuples()]
+    frames = [_timeseries(sweep_dir / run.run_dir / "timeseries.parquet", column).assign(design=run.design)
+              for run in runs[["run_dir", "design"]].itertuples()]
     years = pd.concat(frames, ignore_index=True)
     rows = [{"design": design, "year": year, **interval_columns(g[column])}
             for (design, year), g in years.groupby(["design", "year"], sort=False)]
@@ -43,9 +54,10 @@ def _scaled(comparison: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def figures(runs: pd.DataFrame, comparison: pd.DataFrame, baseline: str | None, sweep_dir: Path,
+def figures(bands: pd.DataFrame, comparison: pd.DataFrame, baseline: str | None,
             out_dir: Path, sidecar: dict, metrics: dict[str, tuple[str, str]]) -> list[str]:
-    """Write the report's figures; returns their stems. ``metrics``: key -> (name, unit)."""
+    """Write the report's figures; returns their stems. ``bands``: :func:`trajectory_bands`;
+    ``metrics``: key -> (name, unit)."""
     from sim.figures.comparison_figures import plot_design_trajectories, plot_effects_forest, plot_inequality_output
     from sim.figures.style import save_figure, use_style
 
@@ -55,7 +67,7 @@ def figures(runs: pd.DataFrame, comparison: pd.DataFrame, baseline: str | None, 
     labels = {m: f"{name} ({units[m]})" for m, (name, _) in metrics.items()}
     written = []
     with use_style():
-        fig = plot_design_trajectories(trajectory_bands(runs, sweep_dir), colors,
+        fig = plot_design_trajectories(bands, colors,
                                        ylabel=labels["cooperation_index"])
         save_figure(fig, out_dir, "cooperation_trajectories", sidecar)
         written.append("cooperation_trajectories")

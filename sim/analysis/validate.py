@@ -106,9 +106,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
-    n_seeds = args.seeds or (QUICK_SEEDS if args.quick else FULL_SEEDS)
+    n_seeds = args.seeds if args.seeds is not None else (QUICK_SEEDS if args.quick else FULL_SEEDS)
     if n_seeds < 2:
-        print("error: --seeds must be at least 2 (intervals need two seeds)", file=sys.stderr)
+        print(f"error: --seeds {n_seeds}: give at least 2 seeds (the intervals need two); nothing was run.",
+              file=sys.stderr)
+        return 2
+    if args.jobs == 0 or args.jobs < -1:
+        print(f"error: --jobs {args.jobs}: give a number of processes >= 1, or -1 for all cores; nothing was run.",
+              file=sys.stderr)
         return 2
     command = " ".join(["python -m sim validate", *(sys.argv[1:] if argv is None else argv)])
     out = args.out or Path("results/validation") / time.strftime("%Y-%m-%d_%H-%M-%S")

@@ -1,0 +1,192 @@
+"""Bad input, re-runs and interruptions, tried as a user would type them: a clear one-paragraph
+message, a non-zero exit code, no traceback, and nothing complete damaged or left half-written."""
+
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+QUICK = ["years=2", "output.figures=false"]
+
+
+def sim(cwd, *args, env=None, timeout=300):
+    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def digest(folder: Path) -> dict[str, str]:
+    """Every file below a folder (hidden ones too) and its hash."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def user_error(done, *needles):
+    assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
+    assert "Traceback" not in done.stderr, done.stderr
+    message = done.stderr.strip().splitlines()[-1]
+    for needle in needles:
+        assert needle in message, message
+    return message
+
+
+@pytest.fixture(scope="module")
+def complete_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("good")
+    done = sim(root, "run", *QUICK, "hydra.run.dir=good")
+    assert done.returncode == 0, done.stderr
+    return root
+
+
+# ---------------------------------------------------------------------------- a complete run's folder
+@pytest.mark.parametrize("args, needle", [
+    (["years=-5"], "years = -5 is outside its allowed range"),
+    (["region=csv", "region.path=missing.csv"], "already holds a complete run"),
+    (["years=3"], "already holds a complete run"),
+    (["years=3", "resume=true"], "another configuration"),
+])
+def test_a_failed_rerun_leaves_a_complete_run_untouched(complete_run, args, needle):
+    before = digest(complete_run / "good")
+    done = sim(complete_run, "run", *QUICK[1:], *args, "hydra.run.dir=good")
+    user_error(done, needle)
+    assert digest(complete_run / "good") == before
+
+
+def test_resume_of_a_complete_run_has_nothing_to_do(complete_run):
+    before = digest(complete_run / "good")
+    done = sim(complete_run, "run", *QUICK, "resume=true", "hydra.run.dir=good")
+    assert done.returncode == 0 and "nothing to do" in done.stdout, done.stderr
+    assert digest(complete_run / "good") == before
+
+
+def test_a_mistake_in_a_new_folder_leaves_nothing(tmp_path):
+    user_error(sim(tmp_path, "run", *QUICK, "model.trust.rate=7", "hydra.run.dir=new"), "model.trust.rate")
+    assert not (tmp_path / "new").exists()
+
+
+# ---------------------------------------------------------------------------- mistakes that gave tracebacks
+@pytest.mark.parametrize("args, needles", [
+    (["+mechanism.three_tier.detection=0.5"], ["not selected", "+mechanism=three_tier"]),
+    (["+mechanism=[three_tier,three_tier]"], ["more than once", "three_tier"]),
+    (["+model.trust.rat=0.5"], ["model.trust.rat is not a parameter", "model.trust.rate"]),
+])
+def test_config_mistakes_are_one_paragraph(tmp_path, args, needles):
+    user_error(sim(tmp_path, "run", *QUICK, *args, "hydra.run.dir=out"), *needles)
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_output_folder_under_a_file_is_refused(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    user_error(sim(tmp_path, "run", *QUICK, "hydra.run.dir=afile/run"), "lies under a file")
+    user_error(sim(tmp_path, "run", "-m", *QUICK, "seed=0,1", "hydra.sweep.dir=afile/sweep"), "lies under a file")
+    assert (tmp_path / "afile").read_text() == "x"
+
+
+@pytest.mark.parametrize("column, value", [("gdp_2015", "1e300"), ("population_2020", "1e300"),
+                                           ("gdp_2015", "2500000000000")])
+def test_implausible_city_values_are_refused(tmp_path, column, value):
+    table = (Path(__file__).parents[1] / "sim" / "data" / "middle_yangtze.csv").read_text().splitlines()
+    header = table[0].split(",")
+    row = table[1].split(",")
+    row[header.index(column)] = value
+    (tmp_path / "cities.csv").write_text("\n".join([table[0], ",".join(row), *table[2:]]) + "\n", encoding="utf-8")
+    user_error(sim(tmp_path, "run", *QUICK, "region=csv", "region.path=cities.csv", "hydra.run.dir=out"),
+               column, "not plausible")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("args, needle", [(["--seeds", "0"], "--seeds 0"), (["--seeds", "1"], "--seeds 1"),
+                                          (["--jobs", "0"], "--jobs 0")])
+def test_validate_refuses_meaningless_counts(tmp_path, args, needle):
+    user_error(sim(tmp_path, "validate", *args, timeout=60), needle)
+    assert not (tmp_path / "results").exists()
+
+
+# ---------------------------------------------------------------------------- report of a damaged sweep
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sweep")
+    done = sim(root, "run", "-m", *QUICK, "seed=0,1,2", "hydra.sweep.dir=sweep")
+    assert done.returncode == 0, done.stderr
+    return root / "sweep"
+
+
+def copy_of(sweep, tmp_path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(sweep, tmp_path / "sweep"))
+
+
+def test_report_on_a_corrupted_table_names_it(sweep, tmp_path):
+    damaged = copy_of(sweep, tmp_path)
+    (damaged / "1" / "timeseries.parquet").write_bytes(b"not a parquet file")
+    message = user_error(sim(tmp_path, "report", str(damaged)), "1/timeseries.parquet", "resume=true")
+    assert "Nothing was written" in message and not (damaged / "report").exists()
+
+
+def test_report_lists_missing_runs_and_strict_fails_on_them(sweep, tmp_path):
+    damaged = copy_of(sweep, tmp_path)
+    (damaged / "2" / "summary.json").unlink()
+    done = sim(tmp_path, "report", str(damaged))
+    assert done.returncode == 0 and "1 missing" in done.stdout, done.stderr
+    strict = sim(tmp_path, "report", str(damaged), "--strict", "--out", str(tmp_path / "strict"))
+    assert strict.returncode == 1 and "--strict" in strict.stderr and "resume=true" in strict.stderr
+    assert "Traceback" not in strict.stderr and (tmp_path / "strict" / "comparison.csv").is_file()
+    assert sim(tmp_path, "report", str(sweep), "--strict", "--out", str(tmp_path / "whole")).returncode == 0
+
+
+def test_report_help_states_the_exit_codes(tmp_path):
+    done = sim(tmp_path, "report", "--help")
+    assert done.returncode == 0 and "--strict" in done.stdout and "exits 0" in " ".join(done.stdout.split())
+
+
+# ---------------------------------------------------------------------------- interruptions
+def interrupt(tmp_path, i, sig, delay, group=False):
+    out = tmp_path / f"run{i}"
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "run", "+mechanism=[three_tier,enclave]", "years=25",
+                             f"hydra.run.dir={out}"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=group)
+    time.sleep(delay)
+    sent = time.monotonic()
+    os.killpg(proc.pid, sig) if group else proc.send_signal(sig)
+    try:
+        _, err = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL) if group else proc.kill()
+        pytest.fail(f"run {i} hung after a signal {delay:.2f} s into it")
+    return proc.returncode, err, time.monotonic() - sent, out
+
+
+def test_interrupts_at_random_moments_never_hang_or_print_a_traceback(tmp_path):
+    """20 runs, each sent SIGINT (a few: to the whole process group, as Ctrl-C does; a few: SIGTERM)
+    at a random moment from start-up to writing."""
+    rng = random.Random(2026)
+    for i in range(20):
+        sig = signal.SIGTERM if i % 5 == 4 else signal.SIGINT
+        code, err, took, out = interrupt(tmp_path, i, sig, rng.uniform(0.1, 4.0), group=i % 3 == 0)
+        assert took < 5, f"run {i} took {took:.1f} s to stop"
+        assert "Traceback" not in err and "Exception ignored" not in err, err
+        if code == 0:   # it finished before the signal arrived
+            assert (out / "summary.json").is_file()
+            continue
+        assert code == 128 + sig, (code, err)
+        assert err.strip().splitlines()[-1].startswith(f"interrupted ({signal.Signals(sig).name})")
+        assert not (out / "summary.json").exists()
+        if (out / "error.txt").exists():
+            assert "interrupted" in (out / "error.txt").read_text()
+    leftovers = subprocess.run(["pgrep", "-f", "sim-figures"], capture_output=True, text=True).stdout.split()
+    assert not leftovers, "figure helpers outlived their runs"
+
+
+def test_an_interrupted_run_is_completed_by_running_it_again(tmp_path):
+    code, _, _, out = interrupt(tmp_path, 0, signal.SIGINT, 2.0)
+    assert code in (0, 130)
+    again = sim(tmp_path, "run", "+mechanism=[three_tier,enclave]", "years=25", f"hydra.run.dir={out}")
+    assert (again.returncode == 0) if code == 130 else (again.returncode == 2)
+    assert json.loads((out / "summary.json").read_text())["years"] == "2015-2039"
