@@ -23,7 +23,7 @@ def test_the_shipped_experiments_are_found():
 def test_experiment_is_a_parallel_multirun_and_documented(name, tmp_path):
     proc = sim("run", f"+experiment={name}", "--cfg", "hydra", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "mode: MULTIRUN" in proc.stdout and "hydra/launcher: joblib" in proc.stdout
+    assert "mode: MULTIRUN" in proc.stdout and "hydra/launcher: local" in proc.stdout
     readme = (Path(__file__).parents[1] / "experiments" / "README.md").read_text()
     assert f"+experiment={name}" in readme
 

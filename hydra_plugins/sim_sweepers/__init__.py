@@ -1,8 +1,9 @@
-"""The project's Hydra sweepers, where Hydra's plugin discovery looks for them.
+"""The project's Hydra sweepers and launcher, where Hydra's plugin discovery looks for them.
 
-Hydra instantiates sweepers only from classes of its ``hydra_plugins`` namespace package; this
-module ships in the ``sim`` distribution, so ``hydra/sweeper=sim_basic`` and ``hydra/sweeper=salib``
-need no registration at run time. Their code lives in :mod:`sim.sweeps`.
+Hydra instantiates sweepers and launchers only from classes of its ``hydra_plugins`` namespace
+package; this module ships in the ``sim`` distribution, so ``hydra/sweeper=sim_basic``,
+``hydra/sweeper=salib`` and ``hydra/launcher=local`` need no registration at run time. Their code
+lives in :mod:`sim.sweeps`.
 
 Hydra's first plugin scan executes its core plugin modules again, which makes new classes of
 them; the scan imports this module after that, so ``BasicSweeper`` here is the one Hydra uses.
@@ -11,7 +12,7 @@ them; the scan imports this module after that, so ``BasicSweeper`` here is the o
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper  # no public name
 
-from sim.sweeps import salib
+from sim.sweeps import launcher, salib
 from sim.sweeps.basic import ShapeValidation
 
 
@@ -21,3 +22,7 @@ class SimBasicSweeper(ShapeValidation, BasicSweeper):
 
 class SalibSweeper(salib.SalibSweeper):
     __doc__ = salib.SalibSweeper.__doc__
+
+
+class LocalLauncher(launcher.LocalLauncher):
+    __doc__ = launcher.LocalLauncher.__doc__
