@@ -213,8 +213,7 @@ def console() -> int:
     ~1M objects that pandas, scipy and mesa create at import die with the process anyway, and
     freezing them spares the interpreter's last full collection (~0.2 s of every command).
 
-    An interrupted command leaves at once: its helpers are stopped, and an interpreter that saw
-    a KeyboardInterrupt may otherwise report the signal instead of our exit code."""
+    An interrupted command leaves through :func:`_leave`."""
     import gc
 
     try:
@@ -227,6 +226,13 @@ def console() -> int:
 
 
 def _leave(code: int) -> None:
+    """Exit with ``code`` after the clean-up Python would do (atexit: joblib's workers and
+    semaphores, logging), but without the interpreter's own ending, which re-raises the signal
+    when a KeyboardInterrupt ever left code that C extensions ran (CPython's
+    _Py_UnhandledKeyboardInterrupt), so that our exit code would be lost."""
+    import atexit
+
+    atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
