@@ -8,6 +8,7 @@ rest of the command line unchanged to that command's ``@hydra.main`` function
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 import warnings
@@ -46,12 +47,16 @@ def _recorded_command(name: str) -> str:
 
 def _print_headline(summary: dict, out_dir: Path) -> None:
     mechs = ", ".join(summary["mechanisms"]) or "none (baseline)"
-    print(f"Simulated {summary['region']} ({summary['n_cities']} cities), {summary['years']}, "
-          f"mechanisms: {mechs}, seed {summary['seed']}.")
-    print(f"Results: {out_dir.resolve()}")
+    lines = [f"Simulated {summary['region']} ({summary['n_cities']} cities), {summary['years']}, "
+             f"mechanisms: {mechs}, seed {summary['seed']}.", f"Results: {out_dir.resolve()}"]
     for key, label, fmt in HEADLINE:
         value = summary.get(key)
-        print(f"  {label:<45} {'n/a' if value is None else fmt.format(value)}")
+        undefined = value is None or (isinstance(value, float) and math.isnan(value))
+        lines.append(f"  {label:<45} {'n/a' if undefined else fmt.format(value)}")
+    try:
+        print("\n".join(lines), flush=True)
+    except BrokenPipeError:   # e.g. 'sim run | head': the reader has gone, the run is complete
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 @hydra.main(version_base="1.3", config_path="pkg://sim.runs.configs", config_name="config")
@@ -83,6 +88,10 @@ def _run_one(cfg: DictConfig, out_dir: Path, drawer) -> BaseException | None:
         log.info("resume: %s is complete, skipped", out_dir)
         return None
     try:
+        if (out_dir / "summary.json").exists():   # never overwritten: another config's complete run
+            raise UserError(f"{out_dir} holds a complete run of another configuration; resume=true continues "
+                            "only the same sweep. Nothing was written there. Give another folder with "
+                            "hydra.sweep.dir=PATH (or hydra.run.dir=PATH).")
         with warnings.catch_warnings(record=True) as notes:
             warnings.simplefilter("always", UserWarning)
             result = simulate(cfg)

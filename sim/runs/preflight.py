@@ -20,6 +20,12 @@ from omegaconf import DictConfig, OmegaConf
 from sim.config.loading import config_hash, validate
 from sim.errors import UserError
 from sim.files import SUMMARY_FILE
+from sim.runs.failures import foreign_entries, prune_empty, remove_entries
+
+
+# What a sweep writes in its folder before its first job: Hydra's record and the progress state.
+SWEEP_ENTRIES = ("multirun.yaml", ".progress.json", ".progress_runs", "progress.log", "sensitivity_design.json")
+NEW_SWEEPS: set[Path] = set()   # sweep folders this process created (none existed before)
 
 
 def is_complete(out_dir: Path, cfg) -> bool:
@@ -72,6 +78,18 @@ def _writable_folder(folder: Path, key: str) -> None:
                         f"with {key}=PATH, or make it writable.") from None
 
 
+def _own_folder(folder: Path, key: str) -> None:
+    """A run's folder must be its own: not the working folder or one above it, not a folder that
+    holds a user's files (a failed run cleans up what it wrote, and nothing else)."""
+    resolved, cwd = folder.resolve(), Path.cwd().resolve()
+    if not str(folder).strip() or resolved == cwd or resolved in cwd.parents:
+        raise UserError(f"{key}={str(folder)!r} is the working folder or one above it; a run needs a folder of its "
+                        f"own. Nothing was run. Give a new folder, e.g. {key}=results/my_run.")
+    if resolved.is_dir() and (foreign := foreign_entries(resolved)):
+        raise UserError(f"{folder} already exists and holds files that no run writes (e.g. {foreign[0].name}). "
+                        f"Nothing was run or changed. Give a new or empty folder with {key}=PATH.")
+
+
 def check_run(config: DictConfig) -> str | None:
     """Raise :class:`UserError` for a run that must not start; return a note when there is
     nothing to do (resume of a complete run)."""
@@ -79,6 +97,7 @@ def check_run(config: DictConfig) -> str | None:
     cfg = OmegaConf.masked_copy(config, [k for k in config if k != "hydra"])
     validate(cfg, list(hydra.overrides.task), dict(hydra.runtime.choices))
     out_dir = Path(str(hydra.run.dir))
+    _own_folder(out_dir, "hydra.run.dir")
     done = completed_runs(out_dir)
     if done:
         if not cfg.resume:
@@ -99,6 +118,34 @@ def check_run(config: DictConfig) -> str | None:
     return None
 
 
+def check_sweep(config: DictConfig) -> None:
+    """Raise :class:`UserError` for a sweep that must not start."""
+    sweep_dir = Path(str(config.hydra.sweep.dir))
+    resolved, cwd = sweep_dir.resolve(), Path.cwd().resolve()
+    if not str(sweep_dir).strip() or resolved == cwd or resolved in cwd.parents:
+        raise UserError(f"hydra.sweep.dir={str(sweep_dir)!r} is the working folder or one above it; a sweep needs a "
+                        "folder of its own. Nothing was run. Give a new folder, e.g. hydra.sweep.dir=results/my_sweep.")
+    if (n_jobs := OmegaConf.select(config, "hydra.launcher.n_jobs")) is not None and int(n_jobs) == 0:
+        raise UserError("hydra.launcher.n_jobs=0 runs nothing. Nothing was run. Give the number of parallel jobs "
+                        "(1, 2, ...), or -1 for all cores.")
+    done = sorted(sweep_dir.glob(f"*/{SUMMARY_FILE}")) + sorted(sweep_dir.glob(f"*/seed_*/{SUMMARY_FILE}"))
+    if done and not config.get("resume"):
+        raise UserError(f"{sweep_dir} already holds {len(done)} complete run(s) of a sweep (e.g. {done[0].parent}). "
+                        "Nothing was run or changed. Add resume=true to run only what is missing (the same sweep), "
+                        "or give another folder with hydra.sweep.dir=PATH.")
+    if not sweep_dir.exists():
+        NEW_SWEEPS.add(sweep_dir.resolve())
+    _writable_folder(sweep_dir, "hydra.sweep.dir")
+
+
+def discard_new_sweep(sweep_dir: Path) -> None:
+    """A sweep stopped before any job ran leaves nothing: its bookkeeping goes, and its folder if
+    this sweep made it."""
+    if sweep_dir.resolve() in NEW_SWEEPS and sweep_dir.is_dir():
+        remove_entries(p for p in sweep_dir.iterdir() if p.name in SWEEP_ENTRIES)
+        prune_empty(sweep_dir)
+
+
 class Preflight(Callback):
     """Installed by the primary config of ``python -m sim run`` (``hydra.callbacks``)."""
 
@@ -114,7 +161,7 @@ class Preflight(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         try:
-            _writable_folder(Path(str(config.hydra.sweep.dir)), "hydra.sweep.dir")
+            check_sweep(config)
         except UserError as err:
             print(f"error: {err}", file=sys.stderr)
             sys.exit(2)

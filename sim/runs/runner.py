@@ -92,6 +92,7 @@ def write_run(result: RunResult, cfg, out_dir: Path, command: str = "", drawer: 
     """
     out_dir = Path(out_dir)
     (out_dir / SUMMARY_FILE).unlink(missing_ok=True)
+    (out_dir / "error.txt").unlink(missing_ok=True)   # an earlier, failed or interrupted attempt's
     drawer = drawer or InProcess()
     if cfg.output.figures:
         sidecar = {"command": command, "config_hash": result.summary["config_hash"], "seed": int(cfg.seed)}
