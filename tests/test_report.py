@@ -34,9 +34,10 @@ def mech_sweep(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def failing_sweep(tmp_path_factory):
-    """Two replicates per job; the second job's trust rate is out of range, so it fails."""
+    """Two replicates per job; the second job's trust rate is out of range, so it fails. (Hydra's
+    own basic sweeper: ours refuses such a sweep before any job runs.)"""
     tmp = tmp_path_factory.mktemp("report_fail")
-    proc = sim_run(tmp, "model.trust.rate=0.5,7", "replicates=2", "hydra.sweep.dir=fail")
+    proc = sim_run(tmp, "model.trust.rate=0.5,7", "replicates=2", "hydra.sweep.dir=fail", "hydra/sweeper=basic")
     assert proc.returncode != 0 and (tmp / "fail" / "1" / "error.txt").exists()
     return tmp / "fail"
 

@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from sim.errors import ConfigError
 from sim.mechanisms import registry
-from sim.config.schema import Config, leaf_fields
+from sim.config.schema import SYNTHETIC_KEYS, Config, leaf_fields
 
 CONFIG_MODULE = "sim.runs.configs"
 CONFIG_NAME = "config"
@@ -51,7 +51,7 @@ def _source(key: str, overrides: Sequence[str], choices: dict[str, str],
     return primary
 
 
-def _check_value(key: str, value, meta: dict) -> str | None:
+def value_problem(key: str, value, meta: dict) -> str | None:
     if value is None:
         return None
     choices = meta.get("choices") or ()
@@ -64,7 +64,7 @@ def _check_value(key: str, value, meta: dict) -> str | None:
     return None
 
 
-def _schema_fields(cfg: DictConfig):
+def schema_fields(cfg: DictConfig):
     """(key, field) of the top-level schema and of every selected mechanism's schema."""
     yield from leaf_fields(Config)
     selected = cfg.get("mechanism") or {}
@@ -85,7 +85,7 @@ def _leaf_keys(node, prefix: str = ""):
 def unknown_keys(cfg: DictConfig) -> list[tuple[str, str]]:
     """Keys that no schema declares. Hydra rejects them when set as ``key=value`` but lets
     ``+key=value`` add them to a structured config, where nothing would ever read them."""
-    known = {key for key, _ in _schema_fields(cfg)}
+    known = {key for key, _ in schema_fields(cfg)}
     data = OmegaConf.to_container(cfg, resolve=False)
     data.pop("hydra", None)
     problems = []
@@ -103,9 +103,9 @@ def range_problems(cfg: DictConfig) -> list[tuple[str, str]]:
     problems = unknown_keys(cfg)
     if problems:
         return problems
-    for key, f in _schema_fields(cfg):
+    for key, f in schema_fields(cfg):
         value = OmegaConf.select(cfg, key)
-        problem = _check_value(key, value, dict(f.metadata))
+        problem = value_problem(key, value, dict(f.metadata))
         if problem:
             problems.append((key, problem))
     return problems
@@ -139,9 +139,25 @@ def selection_problems(cfg: DictConfig, overrides: Sequence[str]) -> list[tuple[
     return problems
 
 
+SEED_MAX = 2**32 - 1   # numpy's seeds; the schema's range of seed
+
+
+def region_problems(cfg: DictConfig) -> list[tuple[str, str]]:
+    """Region settings that the chosen region would ignore (e.g. region.path without region=csv)."""
+    region = cfg.get("region") or {}
+    name = region.get("name")
+    used = {"csv": ("path",), "synthetic": SYNTHETIC_KEYS}.get(name, ())
+    return [(f"region.{key}", f"region.{key} is set but region={name} does not use it (it applies to "
+                              f"region={'csv' if key == 'path' else 'synthetic'}); add that choice or drop the value")
+            for key in ("path", *SYNTHETIC_KEYS) if key not in used and region.get(key) is not None]
+
+
 def validate(cfg: DictConfig, overrides: Sequence[str] = (), choices: dict[str, str] | None = None) -> None:
     """Raise :class:`ConfigError` naming every out-of-range value and where it was set."""
-    problems = selection_problems(cfg, overrides) or range_problems(cfg)
+    problems = selection_problems(cfg, overrides) or region_problems(cfg) or range_problems(cfg)
+    if not problems and int(cfg.seed) + int(cfg.replicates) - 1 > SEED_MAX:
+        problems = [("seed", f"seed + replicates - 1 = {int(cfg.seed) + int(cfg.replicates) - 1} exceeds the largest "
+                             f"seed, {SEED_MAX}; start lower")]
     if problems:
         raise config_error(problems, overrides, choices or {}, command="run", example="key=value",
                            listing="docs/ODD.md lists every parameter with its range")

@@ -145,12 +145,17 @@ class RegionConfig:
     name: str = param(doc="embedded region, 'synthetic' or 'csv'", choices=REGION_NAMES)
     path: Optional[str] = optional(doc="csv: path of the city table")
     # Synthetic-only settings: null for the other regions, set in sim/runs/configs/region/synthetic.yaml.
-    n_cities: Optional[int] = optional(2, 1_000_000, "synthetic: number of cities")
+    # Set-up grows faster than linearly (gravity partners): 20,000 cities take ~16 s for one year.
+    n_cities: Optional[int] = optional(2, 50_000, "synthetic: number of cities")
     n_provinces: Optional[int] = optional(1, 1000, "synthetic: number of provinces")
     circles_per_province: Optional[int] = optional(1, 100, "synthetic: metropolitan circles per province")
     zipf_exponent: Optional[float] = optional(0, 5, "synthetic: exponent of the rank-size rule for GDP")
     extent_km: Optional[float] = optional(1, 5000, "synthetic: side of the square the cities are placed in")
     seed: Optional[int] = optional(0, 2**32 - 1, "synthetic: layout seed (an input, fixed across model seeds)")
+
+
+# The settings only region=synthetic uses, in RegionConfig's order.
+SYNTHETIC_KEYS = ("n_cities", "n_provinces", "circles_per_province", "zipf_exponent", "extent_km", "seed")
 
 
 @dataclass

@@ -23,7 +23,8 @@ from importlib import resources
 import pandas as pd
 
 from sim.data.city_table import COLUMNS, read_user_csv, table_from_text
-from sim.data.synthetic import SYNTHETIC_KEYS, synthetic_table
+from sim.config.schema import SYNTHETIC_KEYS
+from sim.data.synthetic import synthetic_table
 from sim.errors import RegionError
 
 EMBEDDED = ("middle_yangtze", "yangtze_delta", "yangtze_delta_26")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sim.config.schema import SYNTHETIC_KEYS
 from sim.data.city_table import Where, build_table
 from sim.errors import RegionError
 
@@ -19,7 +20,6 @@ _ORIGIN_LAT, _ORIGIN_LON = 30.0, 114.0  # the Middle Yangtze, so synthetic dista
 _LARGEST_GDP = 10_000.0  # 100 million yuan: a Wuhan/Hangzhou-sized leading city
 _CORE_PER_CAPITA = 150_000.0  # yuan per person for the largest city (Guangzhou ~154k in 2022)
 _CORE_PERIPHERY_RATIO = 2.5  # target per-capita gap between a province's core and its median city
-SYNTHETIC_KEYS = ("n_cities", "n_provinces", "circles_per_province", "zipf_exponent", "extent_km", "seed")
 
 
 def synthetic_table(values: tuple) -> tuple[pd.DataFrame, str]:

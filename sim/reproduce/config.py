@@ -16,7 +16,7 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
-from sim.config.loading import _check_value, config_error
+from sim.config.loading import value_problem, config_error
 from sim.config.schema import leaf_fields, param
 
 CONFIG_MODULE = "sim.reproduce.configs"   # its own config tree: `sim run`'s groups are not its
@@ -91,7 +91,7 @@ def validate_study(cfg: DictConfig, overrides: Sequence[str] = (), choices: dict
         checks = [("seed", f) for key, f in leaf_fields(ReproduceConfig) if key == "seed"]
         checks += list(leaf_fields(STUDIES[name], "study."))
         for key, f in checks:
-            problem = _check_value(key, OmegaConf.select(cfg, key), dict(f.metadata))
+            problem = value_problem(key, OmegaConf.select(cfg, key), dict(f.metadata))
             if problem:
                 problems.append((key, problem))
         if name == "scale_free_pgg" and not problems:
