@@ -1,4 +1,4 @@
-"""Ctrl-C (SIGINT) and SIGTERM: stop cleanly, say so in one line, exit 128 + the signal.
+"""Ctrl-C (SIGINT), SIGTERM and SIGHUP: stop cleanly, say so in one line, exit 128 + the signal.
 
 Python turns SIGINT into a KeyboardInterrupt wherever the main thread is; one raised inside a
 finalizer is printed and swallowed, and the command would go on. So the signal is also
@@ -37,9 +37,9 @@ def _unraisable(hook):
 
 
 def install() -> None:
-    """Handle SIGINT and SIGTERM in this process (the main thread of a command)."""
-    signal.signal(signal.SIGINT, _handler)
-    signal.signal(signal.SIGTERM, _handler)
+    """Handle SIGINT, SIGTERM and SIGHUP in this process (the main thread of a command)."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):   # SIGHUP: the terminal closed
+        signal.signal(signum, _handler)
     if getattr(sys.unraisablehook, "__name__", "") != "quiet":
         sys.unraisablehook = _unraisable(sys.unraisablehook)
 

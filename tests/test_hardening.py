@@ -190,3 +190,63 @@ def test_an_interrupted_run_is_completed_by_running_it_again(tmp_path):
     again = sim(tmp_path, "run", "+mechanism=[three_tier,enclave]", "years=25", f"hydra.run.dir={out}")
     assert (again.returncode == 0) if code == 130 else (again.returncode == 2)
     assert json.loads((out / "summary.json").read_text())["years"] == "2015-2039"
+
+
+# ---------------------------------------------------------------------------- sweeps
+@pytest.mark.parametrize("args, needle", [
+    (["years=2,0"], "years = 0 is outside"),
+    (["model.learning.rule=fermi,foo"], "model.learning.rule = 'foo'"),
+    (["region=csv", "region.path=missing.csv", "seed=0,1"], "missing.csv"),
+    (["seed=0,1", "hydra/launcher=local", "hydra.launcher.n_jobs=0"], "n_jobs=0"),
+])
+def test_a_sweep_with_a_bad_job_stops_before_any_runs(tmp_path, args, needle):
+    user_error(sim(tmp_path, "run", "-m", *QUICK, *args, "hydra.sweep.dir=sweep"), needle)
+    assert not (tmp_path / "sweep").exists()
+
+
+def test_a_sweep_never_overwrites_complete_runs(sweep, tmp_path):
+    damaged = copy_of(sweep, tmp_path)
+    before = digest(damaged)
+    user_error(sim(tmp_path, "run", "-m", *QUICK, "seed=5,6", f"hydra.sweep.dir={damaged}"), "already holds",
+               "resume=true")
+    other = sim(tmp_path, "run", "-m", "years=3", "output.figures=false", "seed=0,1,2", "resume=true",
+                f"hydra.sweep.dir={damaged}")
+    user_error(other, "holds complete runs of another job", "hydra.sweep.dir")
+    assert digest(damaged) == before
+
+
+def test_a_users_folder_is_never_deleted(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.txt").write_text("years of work")
+    user_error(sim(tmp_path, "run", *QUICK, "hydra.run.dir=mine"), "holds files that no run writes")
+    for where in (".", "..", ""):
+        user_error(sim(tmp_path, "run", *QUICK, f"hydra.run.dir='{where}'"), "working folder")
+    assert (tmp_path / "mine" / "thesis.txt").read_text() == "years of work"
+    (tmp_path / "empty").mkdir()
+    user_error(sim(tmp_path, "run", *QUICK, "region=csv", "region.path=missing.csv", "hydra.run.dir=empty"),
+               "missing.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["region.path=mine.csv"], "region=middle_yangtze does not use it"),
+    (["region.n_cities=10"], "region=middle_yangtze does not use it"),
+    (["seed=4294967295", "replicates=2"], "exceeds the largest seed"),
+])
+def test_settings_a_run_would_ignore_are_refused(tmp_path, args, needle):
+    user_error(sim(tmp_path, "run", *QUICK, *args, "hydra.run.dir=out"), needle)
+
+
+def test_report_refuses_a_run_folder_and_an_unwritable_output(complete_run, sweep, tmp_path):
+    before = digest(complete_run / "good")
+    user_error(sim(tmp_path, "report", str(complete_run / "good")), "one run's folder, not a sweep's")
+    assert digest(complete_run / "good") == before
+    (tmp_path / "afile").write_text("x")
+    user_error(sim(tmp_path, "report", str(sweep), "--out", str(tmp_path / "afile")), "--out DIR")
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    done = subprocess.run(f"{sys.executable} -m sim run years=2 output.figures=false hydra.run.dir=out | head -1",
+                          shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.stdout and "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+    assert (tmp_path / "out" / "summary.json").is_file()

@@ -276,9 +276,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command = " ".join(["python -m sim.analysis.calibration", *(sys.argv[1:] if argv is None else argv)])
     out = args.out or Path("results/calibration") / time.strftime("%Y-%m-%d_%H-%M-%S")
+    seeds = args.seeds if args.seeds is not None else (2 if args.quick else 10)
+    problem = (f"--seeds {seeds}: give at least 1 seed" if seeds < 1 else
+               f"--jobs {args.jobs}: give a number of processes >= 1, or -1 for all cores"
+               if args.jobs == 0 or args.jobs < -1 else
+               f"--out {out}: it is a file; give a folder" if out.exists() and not out.is_dir() else None)
+    if problem:
+        print(f"error: {problem}; nothing was run.", file=sys.stderr)
+        return 2
     grid = QUICK_GRID if args.quick else GRID
     result = calibrate(grid, stage1_seeds=1 if args.quick else 2,
-                       stage2_seeds=args.seeds or (2 if args.quick else 10),
+                       stage2_seeds=seeds,
                        top=3 if args.quick else 10, jobs=args.jobs)
     result["command"] = command
     write_json(result, out / "calibration.json")

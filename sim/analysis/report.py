@@ -322,7 +322,12 @@ def main(argv: list[str] | None = None) -> int:
     except ReportError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    write_report(built, sweep_dir.resolve(), out_dir.resolve())
+    try:
+        write_report(built, sweep_dir.resolve(), out_dir.resolve())
+    except OSError as err:   # the output folder is a file, read-only, or the disk is full
+        print(f"error: cannot write the report to {out_dir} ({err.strerror or err}: {err.filename or out_dir}). "
+              "Choose another folder with --out DIR.", file=sys.stderr)
+        return 2
     ctx = built["context"]
     print(f"Report of {ctx['n_runs']} run(s) in {built['comparison']['design'].nunique()} design(s) "
           f"({ctx['n_failed']} failed, {ctx['n_missing']} missing): {out_dir.resolve()}")

@@ -226,6 +226,10 @@ def main(argv: list[str] | None = None) -> int:
     except SensitivityError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:   # the output folder is a file, read-only, or the disk is full
+        print(f"error: cannot write the analysis to {out_dir} ({err.strerror or err}: {err.filename or out_dir}). "
+              "Choose another folder with --out DIR.", file=sys.stderr)
+        return 2
     table, design = result["table"], result["design"]
     key = "mu_star" if design["method"] == "morris" else "ST"
     print(f"{design['method'].capitalize()} indices of {table['output'].nunique()} output(s) to "

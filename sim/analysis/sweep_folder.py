@@ -33,9 +33,10 @@ class Job:
 
 
 def not_a_folder(path: Path) -> str | None:
-    """What keeps ``path`` from being a sweep folder ("does not exist", "is not a folder"); None if it is one."""
+    """What keeps ``path`` from being a sweep folder ("does not exist", "is not a folder", "is one
+    run's folder"); None if it is one."""
     if path.is_dir():
-        return None
+        return "is one run's folder, not a sweep's" if (path / SUMMARY_FILE).is_file() else None
     return "is not a folder" if path.exists() else "does not exist"
 
 

@@ -117,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     command = " ".join(["python -m sim validate", *(sys.argv[1:] if argv is None else argv)])
     out = args.out or Path("results/validation") / time.strftime("%Y-%m-%d_%H-%M-%S")
+    if out.exists() and not out.is_dir():
+        print(f"error: --out {out}: it is a file; give a folder. Nothing was run.", file=sys.stderr)
+        return 2
     results, runs = validate(n_seeds, quick=args.quick, jobs=args.jobs)
     results["command"] = command
     written = figures(results, runs, out, command)

@@ -149,6 +149,7 @@ def _leave_interrupts_to_the_run() -> None:
     the helpers (SIGTERM), which end without a word (the run's own SIGTERM handler is not theirs)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)   # not the run's handler (sim.interrupts)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def _stop_now(siblings) -> None:
