@@ -18,7 +18,7 @@ from sim.files import SUMMARY_FILE, write_text
 
 
 # What a run (or Hydra for it) writes into its folder; anything else there is someone else's.
-RUN_ENTRIES = (".hydra", "run.log", "error.txt", "config.json", SUMMARY_FILE, "figures", "*.parquet", "*.tmp",
+RUN_ENTRIES = (".hydra", "run.log", "reproduce.log", "error.txt", "config.json", SUMMARY_FILE, "figures", "*.parquet", "*.tmp",
                "seed_*")
 
 

@@ -4,8 +4,9 @@ Hydra creates a run's folder and writes ``.hydra/`` (config, overrides) before i
 A mistake found only then would leave a folder behind, or, in a folder that already holds a
 complete run, overwrite its record of how it was made. :class:`Preflight`, a Hydra callback of the
 primary config, checks first: the configuration (ranges, unknown keys, mechanism selection), a
-folder that already holds a complete run (refused unless ``resume=true``, which then has nothing
-to do when every replicate is complete), and an output folder that cannot be created.
+folder that is not the run's own or already holds a complete run (refused unless ``resume=true``,
+which then has nothing to do when every replicate is complete), and an output folder that cannot
+be created.
 """
 
 from __future__ import annotations
@@ -20,12 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from sim.config.loading import config_hash, validate
 from sim.errors import UserError
 from sim.files import SUMMARY_FILE
-from sim.runs.failures import foreign_entries, prune_empty, remove_entries
-
-
-# What a sweep writes in its folder before its first job: Hydra's record and the progress state.
-SWEEP_ENTRIES = ("multirun.yaml", ".progress.json", ".progress_runs", "progress.log", "sensitivity_design.json")
-NEW_SWEEPS: set[Path] = set()   # sweep folders this process created (none existed before)
+from sim.runs.failures import foreign_entries
 
 
 def is_complete(out_dir: Path, cfg) -> bool:
@@ -61,7 +57,7 @@ def completed_runs(out_dir: Path) -> list[Path]:
     return found
 
 
-def _writable_folder(folder: Path, key: str) -> None:
+def writable_folder(folder: Path, key: str) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -114,40 +110,13 @@ def check_run(config: DictConfig) -> str | None:
                 "repeat the command that made it (its summary.json records it).")
         if len(done) == len(expected):
             return f"resume: every run in {out_dir} is complete; nothing to do."
-    _writable_folder(out_dir, "hydra.run.dir")
+    writable_folder(out_dir, "hydra.run.dir")
     return None
 
 
-def check_sweep(config: DictConfig) -> None:
-    """Raise :class:`UserError` for a sweep that must not start."""
-    sweep_dir = Path(str(config.hydra.sweep.dir))
-    resolved, cwd = sweep_dir.resolve(), Path.cwd().resolve()
-    if not str(sweep_dir).strip() or resolved == cwd or resolved in cwd.parents:
-        raise UserError(f"hydra.sweep.dir={str(sweep_dir)!r} is the working folder or one above it; a sweep needs a "
-                        "folder of its own. Nothing was run. Give a new folder, e.g. hydra.sweep.dir=results/my_sweep.")
-    if (n_jobs := OmegaConf.select(config, "hydra.launcher.n_jobs")) is not None and int(n_jobs) == 0:
-        raise UserError("hydra.launcher.n_jobs=0 runs nothing. Nothing was run. Give the number of parallel jobs "
-                        "(1, 2, ...), or -1 for all cores.")
-    done = sorted(sweep_dir.glob(f"*/{SUMMARY_FILE}")) + sorted(sweep_dir.glob(f"*/seed_*/{SUMMARY_FILE}"))
-    if done and not config.get("resume"):
-        raise UserError(f"{sweep_dir} already holds {len(done)} complete run(s) of a sweep (e.g. {done[0].parent}). "
-                        "Nothing was run or changed. Add resume=true to run only what is missing (the same sweep), "
-                        "or give another folder with hydra.sweep.dir=PATH.")
-    if not sweep_dir.exists():
-        NEW_SWEEPS.add(sweep_dir.resolve())
-    _writable_folder(sweep_dir, "hydra.sweep.dir")
-
-
-def discard_new_sweep(sweep_dir: Path) -> None:
-    """A sweep stopped before any job ran leaves nothing: its bookkeeping goes, and its folder if
-    this sweep made it."""
-    if sweep_dir.resolve() in NEW_SWEEPS and sweep_dir.is_dir():
-        remove_entries(p for p in sweep_dir.iterdir() if p.name in SWEEP_ENTRIES)
-        prune_empty(sweep_dir)
-
-
 class Preflight(Callback):
-    """Installed by the primary config of ``python -m sim run`` (``hydra.callbacks``)."""
+    """Installed by the primary config of ``python -m sim run`` (``hydra.callbacks``) for single runs;
+    sweeps have :class:`sim.sweeps.preflight.SweepPreflight`."""
 
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
         try:
@@ -158,10 +127,3 @@ class Preflight(Callback):
         if note:
             print(note)
             sys.exit(0)
-
-    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
-        try:
-            check_sweep(config)
-        except UserError as err:
-            print(f"error: {err}", file=sys.stderr)
-            sys.exit(2)

@@ -31,6 +31,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.errors import ConfigError, UserError
+from sim.runs.failures import prune_empty, remove_entries
 
 class ShapeValidation:
     """Mixin for Hydra sweepers: ``validate_batch_is_legal`` composes one job per shape, checks
@@ -42,8 +43,6 @@ class ShapeValidation:
         try:
             self._check(batch)
         except UserError as err:
-            from sim.runs.preflight import discard_new_sweep
-
             discard_new_sweep(Path(str(self.config.hydra.sweep.dir)))
             print(f"error: {err}", file=sys.stderr)
             sys.exit(2)
@@ -64,6 +63,19 @@ class ShapeValidation:
                 cfg = loader.load_sweep_config(master_config=self.config, sweep_overrides=list(overrides))
                 fields[key] = check_job(cfg, overrides, tables)
             check_numbers(parsed, fields[key], overrides)
+
+
+# What a sweep writes in its folder before its first job: Hydra's record and the progress state.
+SWEEP_ENTRIES = ("multirun.yaml", ".progress.json", ".progress_runs", "progress.log", "sensitivity_design.json")
+NEW_SWEEPS: set[Path] = set()   # sweep folders this process created (sim.sweeps.preflight notes them)
+
+
+def discard_new_sweep(sweep_dir: Path) -> None:
+    """A sweep stopped before any job ran leaves nothing: its bookkeeping goes, and its folder if
+    this sweep made it."""
+    if sweep_dir.resolve() in NEW_SWEEPS and sweep_dir.is_dir():
+        remove_entries(p for p in sweep_dir.iterdir() if p.name in SWEEP_ENTRIES)
+        prune_empty(sweep_dir)
 
 
 def check_job(cfg, overrides: Sequence[str], tables: set[str]) -> dict:
