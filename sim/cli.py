@@ -101,6 +101,12 @@ def _run_one(cfg: DictConfig, out_dir: Path, drawer) -> BaseException | None:
     except UserError as err:
         report_failure(err, out_dir, user_error=True)
         return err
+    except OSError as err:   # the disk is full, the folder became read-only...: no traceback
+        problem = UserError(f"Could not write the run folder {out_dir}: {err.strerror or err} "
+                            f"({err.filename or out_dir}). The run is not complete (no summary.json). Free "
+                            "space or choose another folder (hydra.run.dir=PATH), then run the command again.")
+        report_failure(problem, out_dir, user_error=True)
+        return problem
     except Exception as err:
         report_failure(err, out_dir, user_error=False)
         return err

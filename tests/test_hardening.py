@@ -250,3 +250,40 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
                           shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.stdout and "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
     assert (tmp_path / "out" / "summary.json").is_file()
+
+
+def test_two_commands_never_write_into_one_folder_at_once(tmp_path):
+    first = subprocess.Popen([sys.executable, "-m", "sim", "run", "region=synthetic", "region.n_cities=3000",
+                              "years=20", "output.figures=false", "hydra.run.dir=shared"], cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(200):   # until it holds the folder
+            if (tmp_path / "shared" / ".hydra").exists():
+                break
+            time.sleep(0.05)
+        second = sim(tmp_path, "run", *QUICK, "hydra.run.dir=shared")
+    finally:
+        _, err = first.communicate(timeout=300)
+    if first.returncode == 0 and "Another sim command" not in second.stderr:
+        pytest.skip("the first run finished before the second started; nothing was tested")
+    user_error(second, "Another sim command", "is writing into shared")
+    assert first.returncode == 0, err
+
+
+def test_an_interrupted_sweep_is_finished_by_resume(tmp_path):
+    args = ["-m", "sim", "run", "-m", "years=20", "+mechanism=three_tier", "output.figures=false", "seed=0,1,2,3",
+            "hydra.sweep.dir=sweep"]
+    proc = subprocess.Popen([sys.executable, *args], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    for _ in range(400):   # until the first job is under way
+        if list((tmp_path / "sweep").glob("*/run.log")):
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    done = subprocess.run([sys.executable, *args, "resume=true"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert len(list((tmp_path / "sweep").glob("*/summary.json"))) == 4
+    assert not list((tmp_path / "sweep").glob("*/error.txt"))

@@ -12,6 +12,7 @@ be created.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -57,6 +58,35 @@ def completed_runs(out_dir: Path) -> list[Path]:
     return found
 
 
+_LOCKS: list = []   # open lock files, held for the life of this process
+
+
+def hold_folder(folder: Path, key: str) -> None:
+    """One command at a time per output folder: two runs into one folder would mix their files.
+    The lock (flock) lives in the system's temporary folder, not in the run's, and goes with the
+    process, however it ends."""
+    import fcntl
+    import hashlib
+    import tempfile
+
+    resolved = str(folder.resolve())
+    locks = Path(tempfile.gettempdir()) / "sim-locks"
+    locks.mkdir(exist_ok=True)
+    handle = open(locks / (hashlib.sha256(resolved.encode()).hexdigest()[:24] + ".lock"), "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        owner = handle.read().strip() or "another process"
+        handle.close()
+        raise UserError(f"Another sim command ({owner}) is writing into {folder} right now. Nothing was run. Wait "
+                        f"for it to finish, or give another folder with {key}=PATH.") from None
+    handle.truncate(0)
+    handle.write(f"pid {os.getpid()}")
+    handle.flush()
+    _LOCKS.append(handle)
+
+
 def writable_folder(folder: Path, key: str) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -94,6 +124,7 @@ def check_run(config: DictConfig) -> str | None:
     validate(cfg, list(hydra.overrides.task), dict(hydra.runtime.choices))
     out_dir = Path(str(hydra.run.dir))
     _own_folder(out_dir, "hydra.run.dir")
+    hold_folder(out_dir, "hydra.run.dir")
     done = completed_runs(out_dir)
     if done:
         if not cfg.resume:

@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from sim.errors import UserError
 from sim.files import SUMMARY_FILE
-from sim.runs.preflight import writable_folder
+from sim.runs.preflight import hold_folder, writable_folder
 from sim.sweeps.basic import NEW_SWEEPS, check_resumed_job, job_overrides
 
 def check_sweep(config: DictConfig) -> None:
@@ -31,6 +31,7 @@ def check_sweep(config: DictConfig) -> None:
     if (n_jobs := OmegaConf.select(config, "hydra.launcher.n_jobs")) is not None and int(n_jobs) == 0:
         raise UserError("hydra.launcher.n_jobs=0 runs nothing. Nothing was run. Give the number of parallel jobs "
                         "(1, 2, ...), or -1 for all cores.")
+    hold_folder(sweep_dir, "hydra.sweep.dir")
     done = sorted(sweep_dir.glob(f"*/{SUMMARY_FILE}")) + sorted(sweep_dir.glob(f"*/seed_*/{SUMMARY_FILE}"))
     if done and not config.get("resume"):
         raise UserError(f"{sweep_dir} already holds {len(done)} complete run(s) of a sweep (e.g. {done[0].parent}). "
