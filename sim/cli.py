@@ -84,8 +84,10 @@ def _run_one(cfg: DictConfig, out_dir: Path, drawer) -> BaseException | None:
     from sim.runs.preflight import is_complete
     from sim.runs.runner import simulate, write_run  # after Hydra has handled --help
 
-    if cfg.resume and is_complete(out_dir, cfg):
-        log.info("resume: %s is complete, skipped", out_dir)
+    # A complete run of this very config: resume=true, or a job the local launcher launched again after a
+    # worker died (the sweep's preflight refused a folder with complete runs unless resume=true).
+    if is_complete(out_dir, cfg):
+        log.info("%s is complete, skipped", out_dir)
         return None
     try:
         if (out_dir / "summary.json").exists():   # never overwritten: another config's complete run
