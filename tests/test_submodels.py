@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from sim.model.firms import logit_choice_probabilities
+from sim.model.firms import nested_choice_probabilities
 from sim.model.game import fermi_probability, pair_weights, public_good_returns
 from sim.model.learning import reference_partner
 from sim.model.metrics import core_periphery_ratio, gini, theil
@@ -23,7 +23,7 @@ pair_batches = st.lists(st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7))
 def test_edges_are_found_again_and_added_once_in_key_order(batches):
     """Edges.index: every pair maps to its own edge, indices handed out stay valid, and a batch's
     unseen pairs are appended once each, in order of src * n + dst (which fixes trust's layout)."""
-    n, edges, seen = 8, Edges(8, initial_trust=0.5), {}
+    n, edges, seen = 8, Edges(8, initial_trust=np.full(8, 0.5)), {}
     for batch in batches:
         src = np.array([s for s, _ in batch], dtype=np.int64)
         dst = np.array([d for _, d in batch], dtype=np.int64)
@@ -99,17 +99,33 @@ def test_public_good_is_conserved(n, k, kept, synergy, seed):
 
 @settings(max_examples=100, deadline=None)
 @given(arrays(float, st.tuples(st.integers(1, 5), st.integers(1, 40)), elements=finite), finite)
-def test_logit_probabilities_sum_to_one(utility, outside):
-    p = logit_choice_probabilities(utility, outside)
-    assert p.shape == (utility.shape[0], utility.shape[1] + 1)
-    assert np.allclose(p.sum(axis=1), 1.0)
-    assert (p >= 0).all()
+def test_nested_logit_probabilities_sum_to_one(utility, outside):
+    for nest in (1.0, 0.5, 0.05):
+        p = nested_choice_probabilities(utility, outside, nest)
+        assert p.shape == (utility.shape[0], utility.shape[1] + 1)
+        assert np.allclose(p.sum(axis=1), 1.0)
+        assert (p >= 0).all()
 
 
-def test_logit_prefers_higher_utility_and_matches_formula():
-    p = logit_choice_probabilities(np.array([[1.0, 2.0]]), outside=0.0)[0]
-    e = np.exp([1.0, 2.0, 0.0])
-    assert np.allclose(p, e / e.sum())
+@settings(max_examples=200, deadline=None)
+@given(arrays(float, st.tuples(st.integers(1, 5), st.integers(1, 40)), elements=st.floats(-30, 30)),
+       st.floats(-30, 30))
+def test_nested_logit_with_lambda_one_is_the_plain_logit(utility, outside):
+    """lambda = 1: McFadden's conditional logit, exp(U_j) / (exp(U_0) + sum_k exp(U_k))."""
+    full = np.column_stack([utility, np.full(len(utility), outside)])
+    e = np.exp(full - full.max(axis=1, keepdims=True))
+    assert np.allclose(nested_choice_probabilities(utility, outside, 1.0), e / e.sum(axis=1, keepdims=True),
+                       rtol=1e-9, atol=1e-12)
+
+
+def test_a_tighter_nest_keeps_more_firms_with_one_good_offer():
+    """lambda < 1: the region's value approaches its best city's, so one attractive city holds
+    more of the region's share than under the plain logit (no independence of irrelevant alternatives)."""
+    utility = np.array([[2.0, -3.0, -3.0, -3.0]])
+    stay = [1 - nested_choice_probabilities(utility, 1.0, nest)[0, -1] for nest in (1.0, 0.5, 0.2)]
+    plain = [1 - nested_choice_probabilities(np.full((1, 4), 2.0), 1.0, nest)[0, -1] for nest in (1.0, 0.5, 0.2)]
+    share = np.array(stay) / np.array(plain)   # one good city's stay, relative to four good ones
+    assert share[0] < share[1] < share[2] <= 1.0
 
 
 def test_fermi_probability():

@@ -34,11 +34,13 @@ SECTORS_DOC = "number of industrial sectors in a city's industry profile"
 @dataclass
 class DomainConfig:
     synergy: float = param(0, 20, "r_d: benefit created per unit of implementation cost")
-    cost: float = param(0, 0.2, "c_d: yearly implementation cost as a share of the implementer's GDP")
+    cost: float = param(1e-6, 0.2, "c_d: yearly implementation cost as a share of the implementer's GDP "
+                                   "(the unit of the decision incentives, so above 0)")
     kept_share: float = param(0, 1, "theta_d: share of the benefit kept by the implementer")
     rivalry: float = param(0, 20, "rho_d: cost mark-up per unit of mean industrial similarity")
     threshold: float = param(0, 1, "phi_d: share of group members that must implement for any benefit")
     lag: int = param(0, 10, "L_d: years between implementation and benefit")
+    grant: float = param(0, 1, "mu_d: upper-government matching grant, share of an implementer's cost")
 
 
 @dataclass
@@ -64,7 +66,13 @@ class AttentionConfig:
     base: float = param(0, 10, "A_0: attention before and long after the plan")
     pulse: float = param(0, 10, "A_1: extra attention in the plan year")
     decay_years: float = param(0.01, 100, "tau_A: e-folding time of the pulse (years)")
-    credit: float = param(0, 1, "kappa: political credit per domain in which a city is party to an agreement, share of GDP per unit attention")
+    credit: float = param(0, 1, "kappa: political credit per domain in which a city implements, share of GDP per unit attention")
+
+
+@dataclass
+class DecisionsConfig:
+    intensity: float = param(0, 100, "beta_D: log-odds of signing and implementing per unit of this year's change "
+                                     "in net incentive (units of the base implementation cost); 0: traits only")
 
 
 @dataclass
@@ -75,8 +83,7 @@ class EnforcementConfig:
 
 @dataclass
 class TrustConfig:
-    initial: float = param(0, 1, "T_0: initial trust in every partner")
-    rate: float = param(0, 1, "lambda_T: weight of this year's evidence in the trust update")
+    rate: float = param(0, 1, "lambda_T: weight of this year's evidence in the reputation update")
 
 
 @dataclass
@@ -90,6 +97,8 @@ class FirmsConfig:
     beta_cluster: float = param(0, 100, "logit weight of the host's share in the firm's sector")
     beta_subsidy: float = param(0, 1000, "logit weight of the subsidy offered (per unit of firm value)")
     outside_utility: float = param(-100, 100, "deterministic utility of leaving the region")
+    nest: float = param(0.01, 1, "lambda: dissimilarity of the region's nest in the firms' nested logit "
+                                 "(1: plain logit; smaller: the region's cities are closer substitutes)")
     subsidy_max: float = param(0, 1, "largest subsidy a city may offer, share of firm value")
     profile_concentration: float = param(0.01, 1e4, "Dirichlet concentration of city profiles around their province's")
 
@@ -128,6 +137,7 @@ class LearningConfig:
 class ModelConfig:
     network: NetworkConfig = field(default_factory=NetworkConfig)
     attention: AttentionConfig = field(default_factory=AttentionConfig)
+    decisions: DecisionsConfig = field(default_factory=DecisionsConfig)
     domains: DomainsConfig = field(default_factory=DomainsConfig)
     enforcement: EnforcementConfig = field(default_factory=EnforcementConfig)
     trust: TrustConfig = field(default_factory=TrustConfig)

@@ -86,10 +86,11 @@ class Mechanism:
         return {}
 
     # ---------------------------------------------------------------- money
-    def pay(self, account: str, per_city, area: str) -> None:
+    def pay(self, account: str, per_city, area: str, kind: str = "fiscal") -> None:
         """Credit (or, if negative, debit) cities in policy ``area``; recorded as ledger account
-        ``<name>.<account>``."""
-        self.model.credit(f"{self.name}.{account}", per_city, self.model.vocabulary.area(area))
+        ``<name>.<account>``. A payment is a transfer between budgets (``fiscal``) unless it is
+        value added or the real resources it uses (``value``: the only kind that grows GDP)."""
+        self.model.credit(f"{self.name}.{account}", per_city, self.model.vocabulary.area(area), kind)
 
     def sink(self, account: str, amount: float) -> None:
         """Money that leaves the region's accounts (e.g. meeting and office costs)."""

@@ -46,6 +46,8 @@ class EnclaveConfig:
     productivity_blend: float = param(0, 1, "w: weight of the sender's productivity in the park's")
     friction_km: float = param(1, 1e5, "distance over which the park's output falls by a factor e (km)")
     tax_rate: float = param(0, 1, "revenue R per unit of the park's output Q")
+    statistics_share: float = param(0, 1, "sender's share of the park's value added counted in its GDP "
+                                          "statistics (0: all in the host's, where the park produces)")
     revenue_noise: float = param(0, 5, "sd of the log of the yearly revenue shock (mean one)")
     capital_cost: float = param(0, 1, "sender's yearly opportunity cost per unit of park capital")
     land_cost: float = param(0, 1, "host's yearly opportunity cost of the land per unit of park capital")
@@ -74,10 +76,15 @@ def productivity(gdp: np.ndarray, population: np.ndarray) -> np.ndarray:
     return (gdp / population) / (gdp.sum() / population.sum())
 
 
-def mean_revenue(p: EnclaveConfig, capital, prod_sender, prod_host, km) -> np.ndarray:
-    """Expected revenue: tax_rate * K * (w a_s + (1 - w) a_h) * exp(-d / friction_km)."""
+def mean_output(p: EnclaveConfig, capital, prod_sender, prod_host, km) -> np.ndarray:
+    """Expected value added of a park: K * (w a_s + (1 - w) a_h) * exp(-d / friction_km)."""
     blend = p.productivity_blend * prod_sender + (1.0 - p.productivity_blend) * prod_host
-    return p.tax_rate * capital * blend * np.exp(-np.asarray(km) / p.friction_km)
+    return capital * blend * np.exp(-np.asarray(km) / p.friction_km)
+
+
+def mean_revenue(p: EnclaveConfig, capital, prod_sender, prod_host, km) -> np.ndarray:
+    """Expected tax revenue, the part of the park's value added that the two sides share."""
+    return p.tax_rate * mean_output(p, capital, prod_sender, prod_host, km)
 
 
 def proportional_share(p: EnclaveConfig) -> float:
@@ -197,13 +204,14 @@ class Enclave(Mechanism):
         prod = productivity(model.gdp, model.population)
         sender, host = pk.sender[idx], pk.host[idx]
         noise = np.exp(p.revenue_noise * model.rng.normal(size=len(idx)) - p.revenue_noise ** 2 / 2)
-        revenue = mean_revenue(p, pk.capital[idx], prod[sender], prod[host], pk.km[idx]) * noise
+        output = mean_output(p, pk.capital[idx], prod[sender], prod[host], pk.km[idx]) * noise
+        revenue = p.tax_rate * output
         owed = pk.share[idx] * revenue
         reneged, detected = self._renege(model, idx, revenue, owed)
         to_sender = np.where(reneged & ~detected, 0.0, owed)
         to_host = revenue - to_sender
         fine = np.where(detected, p.sanction * owed, 0.0)
-        self._pay(model, idx, revenue, to_sender, to_host, fine)
+        self._pay(model, idx, output, to_sender, fine)
         if detected.any():
             model.lower_trust(sender[detected], host[detected], p.trust_penalty)
             model.lower_trust(host[detected], sender[detected], p.trust_penalty)
@@ -225,21 +233,25 @@ class Enclave(Mechanism):
         self.flows["renege_undetected"] = float((reneged & ~detected).sum())
         return reneged, detected
 
-    def _pay(self, model, idx, revenue, to_sender, to_host, fine) -> None:
-        """Revenue enters the region (a source) and goes to the two sides; the outside options
-        forgone (capital, land) and fines paid to the upper government leave it (sinks)."""
-        pk, n = self.parks, model.n
+    def _pay(self, model, idx, output, to_sender, fine) -> None:
+        """The park's value added enters the region (a source) and the GDP of the host, where it
+        is produced, less the share the statistics rule counts in the sender's; its tax revenue
+        is part of that value added, and the host's tax office transfers the sender's share (a
+        fiscal flow). The outside options forgone (capital, land: real resources) and fines paid
+        to the upper government leave the region (sinks)."""
+        pk, n, p = self.parks, model.n, self.params
         sender, host = pk.sender[idx], pk.host[idx]
 
         def per_city(city, amount):
             return np.bincount(city, weights=amount, minlength=n)
 
-        self.source("park_revenue", revenue.sum())
-        self.pay("revenue_sender", per_city(sender, to_sender), "enclave")
-        self.pay("revenue_host", per_city(host, to_host), "enclave")
-        self.pay("capital_cost", -per_city(sender, pk.sender_cost[idx]), "enclave")
+        self.source("park_value_added", output.sum())
+        self.pay("value_added_host", per_city(host, (1.0 - p.statistics_share) * output), "enclave", "value")
+        self.pay("value_added_sender", per_city(sender, p.statistics_share * output), "enclave", "value")
+        self.pay("revenue_share", per_city(sender, to_sender) - per_city(host, to_sender), "enclave")
+        self.pay("capital_cost", -per_city(sender, pk.sender_cost[idx]), "enclave", "value")
         self.sink("capital_cost", pk.sender_cost[idx].sum())
-        self.pay("land_cost", -per_city(host, pk.host_cost[idx]), "enclave")
+        self.pay("land_cost", -per_city(host, pk.host_cost[idx]), "enclave", "value")
         self.sink("land_cost", pk.host_cost[idx].sum())
         self.pay("sanction", -per_city(host, fine), "enclave")
         self.sink("sanction", fine.sum())

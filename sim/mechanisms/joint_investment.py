@@ -6,8 +6,10 @@ document 003 sets up a unified promotion platform (统一的招商平台), share
 (共享招商信息和资源) and so avoids internal friction and duplicate bidding (避免内耗和重复招商).
 
 Here, members pool their firm leads: in each sector the firm is matched to the member where it
-creates most value, only that member bids, with one common offer that need only beat the firm's
-outside option; the member that brought the lead gets a share psi of the host's gain. The
+creates most value, only that member bids, with one common offer: the smallest that keeps the
+region's value to the firm (its nest's inclusive value, so the share of firms it keeps) at what
+the members' independent bids gave (or, with offer_rule=beat_outside, one that need only beat
+the firm's outside option); the member that brought the lead gets a share psi of the host's gain. The
 platform is a cartel of bidders (Black & Hoyt 1989), so each member is tempted to outbid in
 secret; a caught outbidder is fined and kept off the platform for T_ex years.
 """
@@ -21,10 +23,12 @@ import numpy as np
 import pandas as pd
 
 from sim.mechanisms.base import Mechanism, Trait
+from sim.model.firms import inclusive_value
 from sim.model.traits import SUBSIDY
 from sim.config.schema import param
 
 MEMBERSHIP = ("all", "list", "opt_in")
+OFFER_RULES = ("keep_region", "beat_outside")
 
 
 @dataclass
@@ -33,7 +37,11 @@ class JointInvestmentConfig:
                                 "(each year a city is a member with probability = its platform trait)",
                             choices=MEMBERSHIP)
     members: list[str] = field(default_factory=list, metadata={"doc": "members when membership=list"})
-    stay_target: float = param(0.01, 0.99, "p*: the common offer is the smallest rate at which the matched "
+    offer_rule: str = param(doc="common offer: keep_region (the smallest rate that keeps the region's "
+                                "nest value, so its share of firms, at that of the members' independent "
+                                "bids) or beat_outside (the smallest rate that beats leaving, see stay_target)",
+                            choices=OFFER_RULES)
+    stay_target: float = param(0.01, 0.99, "beat_outside rule, p*: the common offer is the smallest rate at which the matched "
                                            "member beats leaving with binary-logit probability p* "
                                            "(0.5: its utility equals the outside option's)")
     lead_share: float = param(0, 1, "psi: share of the host's gain (benefit - subsidy) paid to the member "
@@ -65,6 +73,27 @@ def common_offer(value_utility: np.ndarray, outside: float, beta: float, stay_ta
     need = outside + np.log(stay_target / (1.0 - stay_target)) - value_utility
     rate = np.divide(need, beta, out=np.zeros_like(need), where=beta > 0)
     return np.clip(rate, 0.0, upper)
+
+
+def region_keeping_offer(utility: np.ndarray, matched: np.ndarray, beta: float, nest: float,
+                         target: np.ndarray, upper: float, steps: int = 40) -> np.ndarray:
+    """Per row (sector), the smallest rate s in [0, upper] at which the market ``utility`` (the
+    members' bids withdrawn) with beta s added at column ``matched`` has a nest value at least
+    ``target`` (the value under independent bids): bisection, the value rising with s."""
+    rows = np.arange(len(matched))
+
+    def value(rate):
+        u = utility.copy()
+        u[rows, matched] += beta * rate
+        return inclusive_value(u, nest)
+
+    low, high = np.zeros(len(matched)), np.full(len(matched), float(upper))
+    enough = value(low) >= target
+    for _ in range(steps):
+        mid = (low + high) / 2
+        ok = value(mid) >= target
+        high, low = np.where(ok, mid, high), np.where(ok, low, mid)
+    return np.where(enough, 0.0, high)
 
 
 def draw_by_weight(rng, weight: np.ndarray, column: np.ndarray) -> np.ndarray:
@@ -145,11 +174,17 @@ class JointInvestment(Mechanism):
         sectors = np.flatnonzero(member_bids.any(axis=1))
         matched = np.full(len(bid0), -1)
         matched[sectors] = fit[sectors].argmax(axis=1)
-        rate = np.zeros(len(bid0))
-        rate[sectors] = common_offer(fit[sectors, matched[sectors]], market.outside, market.beta_subsidy,
-                                     p.stay_target, model.trait_upper[SUBSIDY])
         bid = bid0 & ~self.member[None, :]           # non-members bid as before
         offers = np.where(bid, offers0, 0.0)
+        rate = np.zeros(len(bid0))
+        if p.offer_rule == "keep_region":
+            withdrawn = market.value_utility + market.beta_subsidy * offers
+            rate[sectors] = region_keeping_offer(
+                withdrawn[sectors], matched[sectors], market.beta_subsidy, market.nest,
+                inclusive_value(market.utility()[sectors], market.nest), model.trait_upper[SUBSIDY])
+        else:
+            rate[sectors] = common_offer(fit[sectors, matched[sectors]], market.outside, market.beta_subsidy,
+                                         p.stay_target, model.trait_upper[SUBSIDY])
         bid[sectors, matched[sectors]] = True
         offers[sectors, matched[sectors]] = rate[sectors]
         secret = bid0 & self._outbidders(model)[None, :] & (offers0 > offers)

@@ -14,7 +14,7 @@ import numpy as np
 
 from sim import interrupts
 from sim.mechanisms import registry
-from sim.model import firms
+from sim.model import decisions, firms
 from sim.model.city import City
 from sim.errors import ConfigError
 from sim.model.cooperation import cooperation_round
@@ -89,7 +89,7 @@ class CityModel(mesa.Model):
         groups = ego_groups(self.partners)
         if net.circle_groups:
             groups = groups.with_groups(circle_blocks(self.circle_code))
-        self.edges = Edges(self.n, self.params.trust.initial)
+        self.edges = Edges(self.n, np.ones(self.n))   # priors set with the traits (_init_reputation)
         self.base_groups = self.group_set(groups)
         self.domain_groups = [self.base_groups] * D
         max_lag = max(getattr(self.params.domains, d).lag for d in DOMAINS)
@@ -118,6 +118,16 @@ class CityModel(mesa.Model):
         self.learned_areas, self.trait_area = self.vocabulary.judging_areas()
         self.area_payoff = np.zeros((self.n, len(self.vocabulary.areas)))
         self.payoff_norm = np.zeros(self.n)
+        self.fiscal_balance = np.zeros(self.n)
+        self._init_reputation()
+
+    def _init_reputation(self) -> None:
+        """Reputations start at their steady state: a city's expected implementation rate as a
+        party, its mean implement disposition, held as one year's worth of evidence."""
+        rate = self.traits[:, D:2 * D].mean(axis=1)
+        self.honoured, self.defaulted = rate.copy(), 1.0 - rate
+        self.edges.initial_trust = rate.copy()
+        self.edges.trust = self.edges.factor * rate[self.edges.dst]
 
     # ----------------------------------------------------------------- derived state
     def partner_weight(self) -> np.ndarray:
@@ -164,7 +174,8 @@ class CityModel(mesa.Model):
         self.ledger: dict[str, float] = {}
         self.last_area_payoff = self.area_payoff / self.gdp[:, None]  # last year's, normalised
         self.area_payoff = np.zeros_like(self.area_payoff)
-        self.economic_payoff = np.zeros(self.n)
+        self.value_added = np.zeros(self.n)
+        self.fiscal_flow = np.zeros(self.n)
         self.reset_levers()                                                 # 1. exogenous drivers
         for mechanism in self.mechanisms:                                   # 2. institutions act first
             mechanism.before_round(self)
@@ -190,15 +201,22 @@ class CityModel(mesa.Model):
         self.council = np.zeros(self.n, dtype=bool)
         self.council_sharing_rule: str | None = None
 
-    def credit(self, account: str, per_city: np.ndarray, area: int, political: bool = False) -> None:
+    def credit(self, account: str, per_city: np.ndarray, area: int, kind: str = "value") -> None:
         """Add a payoff component to every city, to its policy area and to the year's ledger.
 
-        Political payoffs (credit from the upper government, reputational sanctions) count
-        for the officials who learn, but they are not money: they do not enter GDP growth.
+        ``kind`` says what it is (docs/ODD.md 7.7): ``value`` (value added and the resources it
+        uses: the only kind that grows GDP), ``fiscal`` (a transfer between budgets, firms and
+        the upper government: subsidies, grants, dues, fines, rebates, shared revenue) or
+        ``political`` (credit and sanctions in officials' assessment, no money). All three count
+        for the officials who learn.
         """
         self.area_payoff[:, area] += per_city
-        if not political:
-            self.economic_payoff += per_city
+        if kind == "value":
+            self.value_added += per_city
+        elif kind == "fiscal":
+            self.fiscal_flow += per_city
+        elif kind != "political":
+            raise ValueError(f"unknown payoff kind {kind!r}: value, fiscal or political")
         self.ledger[account] = self.ledger.get(account, 0.0) + float(per_city.sum())
 
     @property
@@ -222,20 +240,26 @@ class CityModel(mesa.Model):
             domain = getattr(p.domains, name)
             gs = self.domain_groups[d]
             raw = self.gdp[gs.groups.mem_city[gs.groups.pair_dst]] / gs.pair_km ** p.network.gamma
-            out = cooperation_round(
-                self.rng, gs.groups, self.gdp, self.traits[:, d] * trust, self.traits[:, D + d],
-                similarity, domain, pair_weights(gs.groups, raw), self.attention_city,
-                p.attention.credit, self.detection, p.enforcement.sanction, self.cost_factor[:, d])
+            marked_up = 1.0 + domain.rivalry * similarity
+            now = decisions.Levers(p.attention.credit * self.attention_city / domain.cost, self.detection,
+                                   marked_up * self.cost_factor[:, d], domain.grant, p.enforcement.sanction)
+            reference = decisions.Levers(p.attention.credit * p.attention.base / domain.cost,
+                                         p.enforcement.detection, marked_up, 0.0, p.enforcement.sanction)
+            sign, implement = decisions.probabilities(self.traits[:, d] * trust, self.traits[:, D + d], now,
+                                                      reference, p.decisions.intensity)
+            out = cooperation_round(self.rng, gs.groups, self.gdp, sign, implement, domain,
+                                    pair_weights(gs.groups, raw), now)
             self.pending[d, (self.year + domain.lag) % self.pending.shape[1]] += out.benefit
             self.credit("cooperation_cost", -out.cost, d)
-            self.credit("political_credit", out.credit, d, political=True)
-            self.credit("sanction", -out.sanction, d, political=True)
+            self.credit("grant", out.grant, d, kind="fiscal")
+            self.credit("political_credit", out.credit, d, kind="political")
+            self.credit("sanction", -out.sanction, d, kind="political")
             self.ledger["benefit_created"] = self.ledger.get("benefit_created", 0.0) + out.created
             self.edges.strength += np.bincount(gs.pair_edge[out.joint_pairs], minlength=len(self.edges))
             self.outcomes[name] = out
 
     def attract_investment(self) -> None:
-        """Firms arrive and choose a host (or leave) by logit; institutions may reshape offers first."""
+        """Firms arrive and choose a host (or leave) by nested logit; institutions may reshape offers first."""
         fc = self.params.firms
         gamma = self.params.network.gamma
         access = (self.gdp / self.params.network.min_distance_km ** gamma
@@ -245,9 +269,9 @@ class CityModel(mesa.Model):
         self.market = firms.Market(
             value_utility=fc.beta_market * np.log(access / access.mean())[None, :] + fc.beta_cluster * self.profile.T,
             bid=bid, offers=bid * self.traits[:, SUBSIDY][None, :], beta_subsidy=fc.beta_subsidy,
-            # Leaving is valued against the region as a whole: u_0 + ln N keeps the lost share
-            # independent of the number of cities (our assumption).
-            outside=fc.outside_utility + np.log(self.n))
+            # Leaving is valued against the region as a whole: u_0 + lambda ln N keeps the lost
+            # share independent of the number of cities (our assumption).
+            outside=fc.outside_utility + fc.nest * np.log(self.n), nest=fc.nest)
         for mechanism in self.mechanisms:
             mechanism.before_investment(self, self.market)
         self.placement = firms.place_firms(
@@ -259,17 +283,19 @@ class CityModel(mesa.Model):
         self.credit("firm_benefit", np.bincount(hosts, weights=fc.benefit_rate * value, minlength=self.n),
                     INVESTMENT)
         self.credit("subsidy", -np.bincount(hosts, weights=self.placement.subsidy[placed], minlength=self.n),
-                    INVESTMENT)
+                    INVESTMENT, kind="fiscal")
 
     def account_and_grow(self) -> None:
         """Pay matured cooperation benefits, then Y(t+1) = Y(t)(1 + g0 + phi pi + eps), where
-        pi is the economic payoff as a share of GDP (political payoffs do not grow GDP)."""
+        pi is the value added as a share of GDP: transfers move budgets (the fiscal account),
+        political payoffs move officials, neither grows GDP."""
         slot = self.year % self.pending.shape[1]
         for d in range(D):
             self.credit("benefit_received", self.pending[d, slot].copy(), d)
         self.pending[:, slot] = 0.0
+        self.fiscal_balance = self.fiscal_balance + self.fiscal_flow
         g = self.params.growth
-        self.payoff_norm = self.economic_payoff / self.gdp
+        self.payoff_norm = self.value_added / self.gdp
         shock = self.rng.normal(0.0, g.noise, self.n)
         # Our assumption: the yearly growth factor is floored at 0.5 so GDP stays positive.
         factor = np.maximum(1.0 + g.base_rate + g.payoff_elasticity * self.payoff_norm + shock, 0.5)
@@ -290,19 +316,35 @@ class CityModel(mesa.Model):
         self.traits = RULES[rule](self.rng, state, self.params.learning)
 
     def update_trust(self) -> None:
-        """T_ij moves towards the share of j's commitments this year that i saw honoured."""
+        """A detection-aware reputation: the share of its commitments a city honours, estimated
+        from honoured acts (seen by partners) and caught defections weighted by 1/q_j (each one
+        stands for 1/q_j defections, most unseen), so monitoring changes what is seen, not what
+        is expected. Pairwise penalties (a reneging host) fade at the same rate."""
+        parties = sum(out.party.astype(float) for out in self.outcomes.values())
         honoured = sum(out.implemented.astype(float) for out in self.outcomes.values())
         caught = sum(out.detected.astype(float) for out in self.outcomes.values())
-        seen = honoured + caught
-        evidence = np.divide(honoured, seen, out=np.zeros(self.n), where=seen > 0)
-        e = self.edges
-        move = (seen > 0)[e.dst]
+        q = self.detection
+        seen = (parties > 0) & (q > 0)   # with q = 0 a defection is never seen: no evidence
+        per_party = np.maximum(parties, 1.0)
         rate = self.params.trust.rate
-        e.trust = np.where(move, (1 - rate) * e.trust + rate * evidence[e.dst], e.trust)
+        estimate = np.divide(caught, q, out=np.zeros(self.n), where=q > 0)
+        self.honoured = np.where(seen, (1 - rate) * self.honoured + rate * honoured / per_party, self.honoured)
+        self.defaulted = np.where(seen, (1 - rate) * self.defaulted + rate * estimate / per_party, self.defaulted)
+        reputation = self.reputation()
+        e = self.edges
+        e.factor = (1 - rate) * e.factor + rate
+        e.trust = e.factor * reputation[e.dst]
+        e.initial_trust = reputation
+
+    def reputation(self) -> np.ndarray:
+        """Each city's estimated implementation rate as a party, in [0, 1]."""
+        total = self.honoured + self.defaulted
+        return np.divide(self.honoured, total, out=np.ones(self.n), where=total > 0)
 
     def lower_trust(self, truster: np.ndarray, trusted: np.ndarray, factor: float) -> None:
-        """Institutions' penalties on trust (e.g. a reneging host): T_ij <- factor * T_ij."""
+        """Institutions' penalties on pairwise trust (e.g. a reneging host): T_ij <- factor * T_ij."""
         idx = self.edges.index(np.asarray(truster), np.asarray(trusted))
+        self.edges.factor[idx] *= factor
         self.edges.trust[idx] *= factor
 
     # ----------------------------------------------------------------- observables

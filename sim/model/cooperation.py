@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.model.decisions import Levers
 from sim.model.game import public_good_returns
 from sim.model.network import Groups
 
@@ -22,10 +23,11 @@ class DomainOutcome:
     implemented: np.ndarray     # party that implemented
     detected: np.ndarray        # party that did not implement and was caught
     cost: np.ndarray            # implementation cost paid (rivalry mark-up included)
+    grant: np.ndarray           # the upper government's matching grant to implementers
     created: float              # total benefit created this year (paid now or after the lag)
     benefit: np.ndarray         # benefit each city will receive from this year's projects
-    credit: np.ndarray          # political credit earned for signing
-    sanction: np.ndarray        # political sanction on detected defectors (credit forfeited included)
+    credit: np.ndarray          # political credit earned for implementing (performance assessment)
+    sanction: np.ndarray        # political sanction on detected defectors
     saved: np.ndarray           # implementation cost a non-implementing party saved
     agreement: np.ndarray       # per group: an agreement was signed (two or more signatories)
     signatories: np.ndarray     # per group: number of signatories
@@ -33,23 +35,21 @@ class DomainOutcome:
     joint_pairs: np.ndarray     # per group pair: both members implemented a realised project
 
 
-def cooperation_round(rng, groups: Groups, gdp, sign_prob, implement_prob, similarity, domain,
-                      pair_weight, attention, credit_rate, detection, sanction_rate,
-                      cost_factor=1.0) -> DomainOutcome:
+def cooperation_round(rng, groups: Groups, gdp, sign_prob, implement_prob, domain, pair_weight,
+                      levers: Levers) -> DomainOutcome:
     """Sign-then-implement public goods game of one domain over overlapping groups.
 
     * Each city signs with probability ``sign_prob`` and, if it then is party to an agreement
-      (a group in which at least two members signed), implements with ``implement_prob``.
-    * Implementing costs c_d Y_i (1 + rho_d sigma_i) (our assumption: cost proportional to
-      size); the created benefit r_d c_d Y_i is split over the city's agreements, a share
-      theta_d kept and the rest spilled to the other members by gravity weight.
+      (a group in which at least two members signed), implements with ``implement_prob``
+      (both from :mod:`sim.model.decisions`, this year's levers included).
+    * Implementing costs c_d Y_i (1 + rho_d sigma_i) f_i (our assumption: cost proportional to
+      size), of which the upper government refunds mu_d as a matching grant; the created
+      benefit r_d c_d Y_i is split over the city's agreements, a share theta_d kept and the rest
+      spilled to the other members by gravity weight.
     * A group's project is realised only if the share of its members implementing reaches
       the threshold phi_d (a coordination game for infrastructure and ecology).
-    * Signing earns credit kappa A_i Y_i; a party that does not implement is detected with
-      probability q_i and then forfeits the credit and pays eta times the cost it saved.
-
-    ``attention``, ``detection`` and ``cost_factor`` may be per-city arrays: institutions
-    raise members' attention and detection and cut their negotiation cost.
+    * Implementing earns credit kappa A_i Y_i in the performance assessment; a party that does
+      not implement is detected with probability q_i and pays eta times the cost it saved.
     """
     n = groups.n
     u_sign, u_impl, u_detect = rng.random(n), rng.random(n), rng.random(n)
@@ -66,19 +66,20 @@ def cooperation_round(rng, groups: Groups, gdp, sign_prob, implement_prob, simil
     delivered = realised & (implementers >= 0.5 * signatories)
 
     unit_cost = domain.cost * gdp
-    full_cost = unit_cost * (1.0 + domain.rivalry * similarity) * cost_factor
+    full_cost = unit_cost * levers.cost
     cost = np.where(implemented, full_cost, 0.0)
     party_count = groups.player_sum(party_mem)
     per_membership = unit_cost / np.maximum(party_count, 1)   # a city's effort goes to its agreements
     contribution = np.where(impl_mem & realised[groups.mem_group], per_membership[groups.mem_city], 0.0)
     benefit = public_good_returns(groups, contribution, domain.synergy, domain.kept_share, pair_weight)
 
-    credit = np.where(party, credit_rate * attention * gdp, 0.0)
-    detected = party & ~implemented & (u_detect < detection)
-    sanction = np.where(detected, credit + sanction_rate * full_cost, 0.0)
+    credit = np.where(implemented, levers.credit * unit_cost, 0.0)
+    detected = party & ~implemented & (u_detect < levers.detection)
+    sanction = np.where(detected, levers.sanction * full_cost, 0.0)
     joint = contribution > 0
     return DomainOutcome(
         signed=signed, party=party, implemented=implemented, detected=detected, cost=cost,
+        grant=levers.grant * cost,
         created=float(domain.synergy * contribution.sum()), benefit=benefit, credit=credit,
         sanction=sanction, saved=np.where(party & ~implemented, full_cost, 0.0), agreement=agreement, signatories=signatories, delivered=delivered,
         joint_pairs=joint[groups.pair_src] & joint[groups.pair_dst],

@@ -1,8 +1,11 @@
-"""Mobile firms choosing where to locate: a conditional logit over cities and leaving.
+"""Mobile firms choosing where to locate: a nested logit over the region's cities and leaving.
 
-McFadden (1974) conditional logit; cities bid subsidies for firms in the sectors they
-target, the setting of bidding for firms (Black & Hoyt 1989) and of tax competition
-(Zodrow & Mieszkowski 1986; Wilson 1986).
+The region's cities form one nest with dissimilarity lambda (McFadden 1978; Berry 1994): with
+lambda < 1 a firm that considers the region compares its cities more closely with each other
+than with leaving, so one common offer can hold the region's share where a plain logit
+(lambda = 1, McFadden 1974, independence of irrelevant alternatives) cannot. Cities bid
+subsidies for firms in the sectors they target, the setting of bidding for firms (Black & Hoyt
+1989) and of tax competition (Zodrow & Mieszkowski 1986; Wilson 1986).
 """
 
 from __future__ import annotations
@@ -12,16 +15,22 @@ from dataclasses import dataclass
 import numpy as np
 
 
-def logit_choice_probabilities(utility: np.ndarray, outside: float) -> np.ndarray:
-    """Choice probabilities over options plus an outside option (last column).
+def inclusive_value(utility: np.ndarray, nest: float) -> np.ndarray:
+    """I = lambda ln sum_j exp(U_j / lambda) per row: the value of the region's nest."""
+    scaled = utility / nest
+    top = scaled.max(axis=1)
+    return nest * (top + np.log(np.exp(scaled - top[:, None]).sum(axis=1)))
 
-    ``utility`` has one row per decision maker (or firm type) and one column per option.
-    Computed with the max-subtraction trick so that large utilities do not overflow.
-    """
-    full = np.column_stack([utility, np.full(len(utility), outside)])
-    full = full - full.max(axis=1, keepdims=True)
-    expu = np.exp(full)
-    return expu / expu.sum(axis=1, keepdims=True)
+
+def nested_choice_probabilities(utility: np.ndarray, outside: float, nest: float) -> np.ndarray:
+    """Choice probabilities over the cities (one nest, dissimilarity ``nest``) plus leaving (last
+    column): P(j) = P(region) exp(U_j / lambda) / sum_k exp(U_k / lambda), P(region) =
+    1 / (1 + exp(U_0 - I)). With ``nest`` = 1 this is the conditional logit."""
+    scaled = utility / nest
+    within = np.exp(scaled - scaled.max(axis=1, keepdims=True))
+    within /= within.sum(axis=1, keepdims=True)
+    stay = 1.0 / (1.0 + np.exp(np.clip(outside - inclusive_value(utility, nest), -700.0, 700.0)))
+    return np.column_stack([within * stay[:, None], 1.0 - stay])
 
 
 def bidders(profiles: np.ndarray) -> np.ndarray:
@@ -47,6 +56,7 @@ class Market:
     offers: np.ndarray
     beta_subsidy: float
     outside: float
+    nest: float = 1.0   # lambda, dissimilarity of the region's nest
 
     def utility(self) -> np.ndarray:
         return self.value_utility + self.beta_subsidy * self.offers
@@ -64,7 +74,7 @@ class Placement:
 
 
 def place_firms(rng, n_firms, sector_weights, value_mean, value_sigma, market: Market) -> Placement:
-    """Draw firms and let each choose a host by the logit over the market's utilities.
+    """Draw firms and let each choose a host by the nested logit over the market's utilities.
 
     Firms of one sector face the same deterministic utilities, so probabilities are computed
     per sector and each firm is drawn by inverse-CDF sampling: O(sectors x cities + firms).
@@ -72,7 +82,7 @@ def place_firms(rng, n_firms, sector_weights, value_mean, value_sigma, market: M
     sector = rng.choice(len(sector_weights), size=n_firms, p=sector_weights)
     value = value_mean * rng.lognormal(-0.5 * value_sigma**2, value_sigma, size=n_firms)
     utility = market.utility()
-    cdf = np.cumsum(logit_choice_probabilities(utility, market.outside), axis=1)
+    cdf = np.cumsum(nested_choice_probabilities(utility, market.outside, market.nest), axis=1)
     u = rng.random(n_firms) * cdf[sector, -1]
     choice = np.empty(n_firms, dtype=np.int64)
     for s in range(len(sector_weights)):

@@ -144,12 +144,13 @@ class Edges:
     later (council topic groups, say) bring new pairs; lookups go through a sorted key index.
     """
 
-    def __init__(self, n: int, initial_trust: float) -> None:
+    def __init__(self, n: int, initial_trust: np.ndarray) -> None:
         self.n = n
-        self.initial_trust = initial_trust
+        self.initial_trust = initial_trust   # per trusted city: the trust a new edge towards it starts with
         self.src = np.zeros(0, dtype=np.int64)
         self.dst = np.zeros(0, dtype=np.int64)
         self.trust = np.zeros(0)
+        self.factor = np.zeros(0)            # pairwise penalty on trust (1: none)
         self.strength = np.zeros(0)
         self._key = np.zeros(0, dtype=np.int64)
         self._order = np.zeros(0, dtype=np.int64)
@@ -167,7 +168,8 @@ class Edges:
             found[missing] = len(self._key) + np.searchsorted(new, key[missing])
             self.src = np.concatenate([self.src, new // self.n])
             self.dst = np.concatenate([self.dst, new % self.n])
-            self.trust = np.concatenate([self.trust, np.full(len(new), self.initial_trust)])
+            self.trust = np.concatenate([self.trust, self.initial_trust[new % self.n]])
+            self.factor = np.concatenate([self.factor, np.ones(len(new))])
             self.strength = np.concatenate([self.strength, np.zeros(len(new))])
             self._key = np.concatenate([self._key, new])
             self._order = np.argsort(self._key, kind="stable")
@@ -190,7 +192,7 @@ class Edges:
         """Each city's mean trust in the cities it has shared a group with."""
         total = np.bincount(self.src, weights=self.trust, minlength=self.n)
         count = np.bincount(self.src, minlength=self.n)
-        return np.divide(total, count, out=np.full(self.n, self.initial_trust), where=count > 0)
+        return np.divide(total, count, out=self.initial_trust.copy(), where=count > 0)
 
 
 def cosine_similarity_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:

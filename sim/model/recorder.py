@@ -75,7 +75,8 @@ class Recorder:
         self.rows.append(row)
         block = {"year": np.full(m.n, m.year, dtype=np.int32), "city": np.arange(m.n, dtype=np.int32),
                  "gdp": m.gdp_before, "gdp_per_capita": m.gdp_before / m.population * 1e8,
-                 "payoff": m.payoff.copy(), "economic_payoff": m.economic_payoff.copy(),
+                 "payoff": m.payoff.copy(), "value_added": m.value_added.copy(),
+                 "fiscal_flow": m.fiscal_flow.copy(), "fiscal_balance": m.fiscal_balance.copy(),
                  "payoff_norm": m.payoff_norm.copy(),
                  "agreements": party_count, "implementations": implemented_count, "trust": trust}
         block.update({name: m.traits[:, t].copy() for t, name in enumerate(m.trait_names)})
