@@ -176,3 +176,55 @@ def test_matching_grants_drive_the_domain_mix():
     none = three_more_ratio(*grants(0, 0, 0, 0, 0))
     reversed_ = three_more_ratio(*grants(0, 0, 0, 0.5, 0.5))
     assert reversed_ < none < default
+
+
+# ------------------------------------------------------------------ 7.6: subsidies as best responses
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**31), st.sampled_from([1.0, 0.5]))
+def test_the_best_response_offer_maximises_the_citys_expected_firm_profit(seed, nest):
+    """Rivals' offers fixed: the best response is the first-order condition at this year's shares,
+    so approached by partial adjustment it reaches a rate where expected profit is locally maximal
+    (with several target sectors of different appeal the profit need not be concave, so not always
+    the global one). At the default lambda = 0.5 and at 1; with very tight nests (lambda = 0.2)
+    the damped iteration can keep cycling between two rates."""
+    from sim.model import firms
+
+    rng = np.random.default_rng(seed)
+    sectors, cities, beta, b = 3, 6, 10.0, 0.25
+    value = rng.normal(0, 1, (sectors, cities))
+    bid = rng.random((sectors, cities)) < 0.6
+    bid[0, 0] = True
+    offers = bid * rng.uniform(0, 0.3, cities)[None, :]
+    weights = rng.dirichlet(np.ones(sectors))
+
+    def market(rate):
+        o = offers.copy()
+        o[:, 0] = bid[:, 0] * rate
+        return firms.Market(value, bid, o, beta, outside=0.5, nest=nest)
+
+    def profit(rate):
+        p = firms.nested_choice_probabilities(market(rate).utility(), 0.5, nest)[:, 0]
+        return float((weights * p * bid[:, 0]).sum() * (b - rate))
+
+    best = firms.best_response_offers(market(offers[0, 0]), b, weights)[0]
+    for _ in range(300):   # damped, as the model's partial adjustment: undamped it can cycle
+        best += 0.3 * (firms.best_response_offers(market(best), b, weights)[0] - best)
+    near = max(profit(r) for r in best + np.linspace(-0.02, 0.02, 401))
+    assert profit(best) >= near - 1e-12 * max(1.0, abs(near))
+
+
+def test_subsidies_move_towards_the_best_response_by_alpha():
+    cfg = load_config([*FAST, "seed=4", "model.firms.adjustment=0.3"])
+    model = CityModel(cfg, load_region(cfg.region))
+    column = model.vocabulary.trait("subsidy")
+    model.step()
+    before = model.recorder.model.traits[:, column].copy()
+    model.reset_levers(), model.cooperate()
+    model.area_payoff[:] = 0
+    model.value_added = np.zeros(model.n)
+    model.fiscal_flow = np.zeros(model.n)
+    model.attract_investment()
+    target = np.clip(np.where(np.isnan(model.best_response), before, model.best_response), 0, model.trait_upper[column])
+    model.adjust_subsidies(before)
+    assert np.allclose(model.traits[:, column], before + 0.3 * (target - before))
+    assert not np.allclose(target, before)

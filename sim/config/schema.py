@@ -100,6 +100,8 @@ class FirmsConfig:
     nest: float = param(0.01, 1, "lambda: dissimilarity of the region's nest in the firms' nested logit "
                                  "(1: plain logit; smaller: the region's cities are closer substitutes)")
     subsidy_max: float = param(0, 1, "largest subsidy a city may offer, share of firm value")
+    adjustment: float = param(0, 1, "alpha: yearly partial adjustment of a city's subsidy towards its best "
+                                    "response to rivals' offers (0: the subsidy is imitated like other traits)")
     profile_concentration: float = param(0.01, 1e4, "Dirichlet concentration of city profiles around their province's")
 
 

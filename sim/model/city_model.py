@@ -277,6 +277,11 @@ class CityModel(mesa.Model):
         self.placement = firms.place_firms(
             self.rng, self.rng.poisson(fc.per_city * self.n), weights / weights.sum(),
             fc.value_share * self.gdp.mean(), fc.value_sigma, self.market)
+        # Each city's best reply to this year's rival offers, on the market of independent bids.
+        self.best_response = firms.best_response_offers(
+            firms.Market(self.market.value_utility, bid, bid * self.traits[:, SUBSIDY][None, :],
+                         fc.beta_subsidy, self.market.outside, fc.nest),
+            fc.benefit_rate, weights / weights.sum())
         placed = self.placement.host >= 0
         hosts = self.placement.host[placed]
         value = self.placement.value[placed]
@@ -313,7 +318,19 @@ class CityModel(mesa.Model):
                               self.area_payoff[:, self.learned_areas] / self.gdp_before[:, None],
                               self.trait_area, self.partners, self.partner_weight(), took, observed)
         rule = self.params.learning.rule
+        offered = self.traits[:, SUBSIDY].copy()
         self.traits = RULES[rule](self.rng, state, self.params.learning)
+        self.adjust_subsidies(offered)
+
+    def adjust_subsidies(self, offered: np.ndarray) -> None:
+        """Subsidies move a share alpha of the way to the best response to rivals' offers (partial
+        adjustment: Brueckner 2003); with alpha = 0 they are imitated like the other traits."""
+        alpha = self.params.firms.adjustment
+        if alpha == 0:
+            return
+        target = np.clip(np.where(np.isnan(self.best_response), offered, self.best_response),
+                         0.0, self.trait_upper[SUBSIDY])
+        self.traits[:, SUBSIDY] = offered + alpha * (target - offered)
 
     def update_trust(self) -> None:
         """A detection-aware reputation: the share of its commitments a city honours, estimated

@@ -33,6 +33,22 @@ def nested_choice_probabilities(utility: np.ndarray, outside: float, nest: float
     return np.column_stack([within * stay[:, None], 1.0 - stay])
 
 
+def best_response_offers(market: "Market", benefit_rate: float, sector_weights: np.ndarray) -> np.ndarray:
+    """Each city's expected-profit-maximising subsidy rate, one rate for all the sectors it bids
+    in, given the rivals' current offers (Black & Hoyt 1989; Brueckner 2003): from the first-order
+    condition of sum_s w_s (b - s) P_is under the nested logit, where
+    d ln P_is / dU_is = 1/lambda - (1/lambda - 1) P_{i|R,s} - P_is,
+    s*_i = b - sum_s w_s P_is / (beta_S sum_s w_s P_is D_is). NaN for a city that bids nowhere."""
+    utility = market.utility()
+    probs = nested_choice_probabilities(utility, market.outside, market.nest)[:, :-1]   # (sectors, cities)
+    within = probs / probs.sum(axis=1, keepdims=True)
+    slope = 1.0 / market.nest - (1.0 / market.nest - 1.0) * within - probs
+    weight = sector_weights[:, None] * probs * market.bid
+    num, den = weight.sum(axis=0), (weight * slope).sum(axis=0) * market.beta_subsidy
+    return np.where(num > 0, benefit_rate - np.divide(num, den, out=np.full(len(num), np.inf), where=den > 0),
+                    np.nan)
+
+
 def bidders(profiles: np.ndarray) -> np.ndarray:
     """(sectors, cities) mask of the cities that target each sector.
 
