@@ -32,7 +32,7 @@ def mean_signed(ts):
 def test_an_attention_pulse_raises_signing_in_its_year_and_the_next_without_learning():
     """Plan year 2017 in a 2015 start, learning off, same seed: the runs draw the same uniforms, so
     they agree exactly before the pulse; signing is higher in 2017 and 2018 with the pulse."""
-    common = ("seed=3", "years=6", NO_LEARNING, "model.attention.plan_year=2017")
+    common = ("seed=3", "years=6", NO_LEARNING, "model.attention.plan_years=[2017]")
     pulse, flat = run(*common).timeseries, run(*common, "model.attention.pulse=0").timeseries
     a, b = mean_signed(pulse), mean_signed(flat)
     assert np.array_equal(a[:2], b[:2])
@@ -41,7 +41,7 @@ def test_an_attention_pulse_raises_signing_in_its_year_and_the_next_without_lear
 
 def test_the_pulse_acts_through_the_decision_rule():
     """With decision intensity 0 the traits alone decide: the pulse year's signing is unchanged."""
-    common = ("seed=3", "years=3", NO_LEARNING, "model.attention.plan_year=2017", "model.decisions.intensity=0")
+    common = ("seed=3", "years=3", NO_LEARNING, "model.attention.plan_years=[2017]", "model.decisions.intensity=0")
     a = mean_signed(run(*common).timeseries)
     b = mean_signed(run(*common, "model.attention.pulse=0").timeseries)
     assert np.array_equal(a, b)
@@ -228,3 +228,40 @@ def test_subsidies_move_towards_the_best_response_by_alpha():
     model.adjust_subsidies(before)
     assert np.allclose(model.traits[:, column], before + 0.3 * (target - before))
     assert not np.allclose(target, before)
+
+
+# ------------------------------------------------------------------ 7.11.1: the council's levers
+T = "mechanism.three_tier"
+
+
+def test_at_a_forum_members_sign_in_the_agenda_domains():
+    result = run("seed=5", "years=3", "+mechanism=three_tier", f"{T}.forum_interval=2")
+    council = result.model.mechanisms[0]
+    events = result.timeseries
+    assert events["council_forum"].tolist() == [1.0, 0.0, 1.0]
+    # the last forum (year 3): every member signed in each agenda domain
+    model = result.model
+    for d in council.agenda:
+        assert model.outcomes[DOMAINS[d]].signed[council.member].all()
+
+
+def test_the_pool_refunds_its_share_of_members_agenda_costs():
+    result = run("seed=6", "years=2", "+mechanism=three_tier", f"{T}.cofund=0.4")
+    model, council = result.model, result.model.mechanisms[0]
+    cost = sum(model.outcomes[DOMAINS[d]].cost[council.member].sum() for d in council.agenda)
+    assert result.timeseries["ledger_three_tier.cofunding"].iloc[-1] == pytest.approx(0.4 * cost)
+    assert cost > 0
+
+
+def admitted_at_the_2018_forum(*overrides, seeds=range(12)) -> int:
+    return sum(int(run(f"seed={s}", "years=4", "+mechanism=three_tier", f"{T}.forum_interval=3",
+                       *overrides).timeseries["council_admitted"].iloc[3]) for s in seeds)
+
+
+def test_upper_government_attention_drives_council_entry():
+    """The second forum (year 4) in a plan year admits more applicants than without the plan, and
+    no attention admits none."""
+    plan = admitted_at_the_2018_forum("model.attention.plan_years=[2018]")
+    none = admitted_at_the_2018_forum("model.attention.plan_years=[]")
+    assert plan > none > 0
+    assert admitted_at_the_2018_forum("model.attention.plan_years=[]", "model.attention.base=0") == 0

@@ -136,8 +136,8 @@ def test_no_sender_means_no_parks_and_the_baseline_run(override):
 
 
 def test_council_rule_applies_only_to_pairs_of_members():
-    result = run("+mechanism=[three_tier,enclave]", "mechanism.enclave.rule=fixed",
-                 "mechanism.three_tier.enclave_rule=shapley", years=12)
+    result = run("+mechanism=[three_tier,enclave]", "mechanism.enclave.rule=fixed",   # entry_rate: admit
+                 "mechanism.three_tier.enclave_rule=shapley", "mechanism.three_tier.entry_rate=1000", years=12)
     three_tier = next(m for m in result.model.mechanisms if m.name == "three_tier")
     joined = three_tier.tables()["council"].set_index("city")["joined"]
     parks = enclave(result).tables()["parks"]

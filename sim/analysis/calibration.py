@@ -47,6 +47,10 @@ FOUNDERS_1992: tuple[str, ...] = (
 #: Council size by year (Liu & Chen 2021; SOURCES.md). "15 (1996/97)" is dated 1997.
 COUNCIL_DATA: dict[int, int] = {1992: 14, 1997: 15, 2003: 16, 2010: 22, 2013: 30, 2018: 34, 2019: 41}
 START_YEAR, END_YEAR = 1992, 2019
+#: The Delta's own plan years (docs/ODD.md 7.3), each an attention pulse: State Council guiding opinions
+#: (2008), the YRD regional plan (2010), the urban agglomeration plan (2016), national strategy (2018),
+#: the integration Outline (2019).
+YRD_PLAN_YEARS: tuple[int, ...] = (2008, 2010, 2016, 2018, 2019)
 YEARS = tuple(range(START_YEAR, END_YEAR + 1))
 CALIBRATION_SEED0 = 1000
 
@@ -102,11 +106,13 @@ def _value(v) -> str:
 
 
 def p1_overrides(params: dict | None = None) -> tuple[str, ...]:
-    """Overrides of the P1 design: YRD, three_tier from the 1992 founders, 1992-2019, and ``params``
-    (keys of ``mechanism.three_tier``)."""
+    """Overrides of the P1 design: YRD with its own plan years, three_tier from the 1992 founders,
+    1992-2019, and ``params`` (keys of ``mechanism.three_tier``)."""
     names = ",".join(f"'{n}'" for n in FOUNDERS_1992)
+    plans = ",".join(map(str, YRD_PLAN_YEARS))
     base = ("region=yangtze_delta", "+mechanism=three_tier", f"start_year={START_YEAR}",
-            f"years={END_YEAR - START_YEAR + 1}", "mechanism.three_tier.founders=list",
+            f"years={END_YEAR - START_YEAR + 1}", f"model.attention.plan_years=[{plans}]",
+            "mechanism.three_tier.founders=list",
             f"mechanism.three_tier.founder_names=[{names}]")
     extra = tuple(f"mechanism.three_tier.{k}={_value(v)}" for k, v in sorted((params or {}).items()))
     return base + extra

@@ -21,7 +21,7 @@ from sim.analysis.validation_measures import (circle_link_ratio, core_vs_median_
                                               pooled_hazard, trajectories)
 from sim.config.schema import DOMAINS
 
-PLAN_YEAR = 2015           # model.attention.plan_year default: the Middle Yangtze plan (March 2015)
+PLAN_YEAR = 2015           # model.attention.plan_years default: the Middle Yangtze plan (March 2015)
 QUICK_YEARS = 10
 
 

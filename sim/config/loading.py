@@ -54,6 +54,8 @@ def _source(key: str, overrides: Sequence[str], choices: dict[str, str],
 def value_problem(key: str, value, meta: dict) -> str | None:
     if value is None:
         return None
+    if OmegaConf.is_list(value) or isinstance(value, list):   # every element in range
+        return next((problem for v in value if (problem := value_problem(key, v, meta))), None)
     choices = meta.get("choices") or ()
     if choices and value not in choices:
         return f"{key} = {value!r} is not one of {', '.join(map(repr, choices))}"

@@ -62,7 +62,9 @@ class NetworkConfig:
 
 @dataclass
 class AttentionConfig:
-    plan_year: int = param(1900, 2200, "year of the upper-government plan that triggers the attention pulse")
+    plan_years: list[int] = field(default_factory=list, metadata={
+        "lo": 1900, "hi": 2200, "choices": (),
+        "doc": "years of the upper-government plans, each starting an attention pulse"})
     base: float = param(0, 10, "A_0: attention before and long after the plan")
     pulse: float = param(0, 10, "A_1: extra attention in the plan year")
     decay_years: float = param(0.01, 100, "tau_A: e-folding time of the pulse (years)")

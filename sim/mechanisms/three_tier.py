@@ -47,6 +47,11 @@ class ThreeTierConfig:
     contiguity: bool = param(doc="entry: require a member within contiguity_km")
     contiguity_km: float = param(0, 5000, "entry: distance to the nearest member for contiguity")
     max_admissions: int = param(0, 100000, "most cities admitted at one forum (0: no limit)")
+    entry_rate: float = param(0, 1000, "epsilon: an applicant that passes the entry rules joins at a forum with "
+                                       "probability 1 - exp(-epsilon A_i(t)): plans drive entry")
+    forum_projects: bool = param(doc="at a forum, members sign agreements in the agenda domains "
+                                     "(concrete projects signed at each meeting)")
+    cofund: float = param(0, 1, "share of members' implementation cost in agenda domains that the pool refunds")
     enclave_rule: str = param(doc="sharing rule the coordination layer fixes for members' parks", choices=RULES)
 
 
@@ -106,6 +111,8 @@ class ThreeTier(Mechanism):
         model.detection = np.where(self.member, np.maximum(model.detection, p.detection), model.detection)
         for d in self.agenda:
             model.cost_factor[self.member, d] *= 1.0 - p.cost_cut
+            model.cofunding[self.member, d] = p.cofund
+            model.committed[self.member, d] |= forum and p.forum_projects
         self._collect_dues(model)
 
     def _hold_forum(self, model) -> None:
@@ -147,6 +154,8 @@ class ThreeTier(Mechanism):
         ok = ~self.member & (gain > p.dues) & income_ok & linkage_ok
         if p.contiguity:
             ok &= self._near_member(model, p.contiguity_km)
+        if ok.any():   # upper-government attention (the plans) drives entry
+            ok &= model.rng.random(model.n) < 1.0 - np.exp(-p.entry_rate * model.attention_city)
         applicants = np.flatnonzero(ok)
         if p.max_admissions and len(applicants) > p.max_admissions:
             applicants = applicants[np.argsort(-gain[applicants], kind="stable")[: p.max_admissions]]
@@ -182,15 +191,19 @@ class ThreeTier(Mechanism):
         self._spend("office", p.office_cost * model.gdp[self.member].sum())
 
     def _spend(self, account: str, amount: float) -> None:
-        """Pool pays a cost; a shortfall is levied on members in proportion to GDP."""
+        """Pool pays a cost that leaves the region."""
+        self._levy_shortfall(amount)
+        self.balance -= amount
+        self.sink(account, amount)
+
+    def _levy_shortfall(self, amount: float) -> None:
+        """What the pool lacks to pay ``amount`` is levied on members in proportion to GDP."""
         model = self.model
         shortfall = max(amount - self.balance, 0.0)
         if shortfall > 0:
             share = model.gdp * self.member / (model.gdp * self.member).sum()
             self._charge("levy", shortfall * share)
             self.balance += shortfall
-        self.balance -= amount
-        self.sink(account, amount)
 
     def _charge(self, account: str, amount: np.ndarray) -> None:
         """Charge members, spread equally over the five domain areas the council serves."""
@@ -199,7 +212,8 @@ class ThreeTier(Mechanism):
 
     def after_production(self, model) -> None:
         """Execution layer: members caught signing without implementing pay a fine, a multiple
-        of the cost they saved, into the pool (on top of the upper government's sanction)."""
+        of the cost they saved, into the pool (on top of the upper government's sanction); the
+        pool refunds members its share of their implementation cost in the agenda domains."""
         if not self.member.any():
             return
         for d, out in enumerate(model.outcomes.values()):
@@ -207,6 +221,11 @@ class ThreeTier(Mechanism):
             fine = np.where(caught, self.params.fine * out.saved, 0.0)
             self.pay("fines", -fine, DOMAINS[d])
             self.balance += fine.sum()
+        for d in self.agenda:
+            refund = self.params.cofund * model.outcomes[DOMAINS[d]].cost * self.member
+            self._levy_shortfall(refund.sum())
+            self.pay("cofunding", refund, DOMAINS[d])
+            self.balance -= refund.sum()
         self._rebate(model)
 
     def _rebate(self, model) -> None:

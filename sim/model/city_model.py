@@ -41,10 +41,9 @@ class GroupSet:
 
 
 def attention(year: int, cfg) -> float:
-    """A(t): a pulse of upper-government attention at the plan year decaying with tau_A."""
-    if year < cfg.plan_year:
-        return cfg.base
-    return cfg.base + cfg.pulse * np.exp(-(year - cfg.plan_year) / cfg.decay_years)
+    """A(t): a pulse of upper-government attention at each plan year, decaying with tau_A."""
+    return cfg.base + sum(cfg.pulse * np.exp(-(year - plan) / cfg.decay_years)
+                          for plan in cfg.plan_years if plan <= year)
 
 
 class CityModel(mesa.Model):
@@ -191,11 +190,14 @@ class CityModel(mesa.Model):
 
     def reset_levers(self) -> None:
         """This year's attention A(t) and the baseline values of what institutions may change:
-        each city's attention, detection probability q and implementation-cost factor."""
+        each city's attention, detection probability q, implementation-cost factor, commitments
+        to sign and the share of its implementation cost an institution refunds."""
         self.attention_now = attention(self.year, self.params.attention)
         self.attention_city = np.full(self.n, self.attention_now)
         self.detection = np.full(self.n, self.params.enforcement.detection)
         self.cost_factor = np.ones((self.n, D))
+        self.committed = np.zeros((self.n, D), dtype=bool)   # signs this year whatever its disposition
+        self.cofunding = np.zeros((self.n, D))               # share of its cost an institution refunds
         # Set by a council (three_tier) for the other institutions to read: who is a member,
         # and the enclave sharing rule its coordination layer fixes for members' parks.
         self.council = np.zeros(self.n, dtype=bool)
@@ -242,11 +244,13 @@ class CityModel(mesa.Model):
             raw = self.gdp[gs.groups.mem_city[gs.groups.pair_dst]] / gs.pair_km ** p.network.gamma
             marked_up = 1.0 + domain.rivalry * similarity
             now = decisions.Levers(p.attention.credit * self.attention_city / domain.cost, self.detection,
-                                   marked_up * self.cost_factor[:, d], domain.grant, p.enforcement.sanction)
+                                   marked_up * self.cost_factor[:, d], domain.grant, p.enforcement.sanction,
+                                   self.cofunding[:, d])
             reference = decisions.Levers(p.attention.credit * p.attention.base / domain.cost,
                                          p.enforcement.detection, marked_up, 0.0, p.enforcement.sanction)
             sign, implement = decisions.probabilities(self.traits[:, d] * trust, self.traits[:, D + d], now,
                                                       reference, p.decisions.intensity)
+            sign = np.where(self.committed[:, d], 1.0, sign)
             out = cooperation_round(self.rng, gs.groups, self.gdp, sign, implement, domain,
                                     pair_weights(gs.groups, raw), now)
             self.pending[d, (self.year + domain.lag) % self.pending.shape[1]] += out.benefit

@@ -26,15 +26,20 @@ class Levers:
     cost: np.ndarray        # (1 + rho_d sigma_i) f_{i,d}: implementation cost
     grant: float            # mu_d: share of the cost the upper government pays
     sanction: float         # eta: sanction on a caught shirker, multiple of the cost saved
+    cofunding: np.ndarray | float = 0.0   # share of the cost an institution (a council) refunds
+
+    def own_cost(self) -> np.ndarray:
+        """The share of the implementation cost the city itself bears."""
+        return np.maximum(1.0 - self.grant - self.cofunding, 0.0) * self.cost
 
     def implement_gain(self) -> np.ndarray:
         """Implementing over shirking as a party: credit, the expected sanction avoided, own cost."""
-        return self.credit + self.detection * self.sanction * self.cost - (1.0 - self.grant) * self.cost
+        return self.credit + self.detection * self.sanction * self.cost - self.own_cost()
 
     def party_value(self, implement: np.ndarray) -> np.ndarray:
         """Expected political and fiscal value of being a party, given this year's implement probability."""
         shirk_loss = self.detection * self.sanction * self.cost
-        return implement * (self.credit - (1.0 - self.grant) * self.cost) - (1.0 - implement) * shirk_loss
+        return implement * (self.credit - self.own_cost()) - (1.0 - implement) * shirk_loss
 
 
 def shift(probability: np.ndarray, log_odds: np.ndarray) -> np.ndarray:
