@@ -265,3 +265,26 @@ def test_upper_government_attention_drives_council_entry():
     none = admitted_at_the_2018_forum("model.attention.plan_years=[]")
     assert plan > none > 0
     assert admitted_at_the_2018_forum("model.attention.plan_years=[]", "model.attention.base=0") == 0
+
+
+# ------------------------------------------------------------------ inputs: per-capita values of one year
+def test_population_follows_the_census_trend_through_both_censuses():
+    cfg = load_config([*FAST, "seed=0", "start_year=2015"])
+    region = load_region(cfg.region)
+    model = CityModel(cfg, region)
+    p2010, p2020 = region.cities["population_2010"].to_numpy(), region.cities["population"].to_numpy()
+    assert np.allclose(model.population_in(2010), p2010) and np.allclose(model.population_in(2020), p2020)
+    assert np.allclose(model.population, np.sqrt(p2010 * p2020))   # 2015: halfway on the log scale
+    model.step()
+    cities = model.recorder.cities()
+    assert np.allclose(cities["gdp_per_capita"], cities["gdp"] * 1e8 / np.sqrt(p2010 * p2020))
+
+
+def test_a_table_without_2010_population_has_no_trend_and_says_so(tmp_path):
+    from sim.data.city_table import table_from_text
+
+    text = ("name,province,lat,lon,gdp_2015,population_2020,population_2010,secondary_share_2020\n"
+            "A,P,30,114,1000,2000000,,40\nB,P,31,115,500,1500000,1200000,40\n")
+    cities = table_from_text(text, "cities.csv")
+    assert cities["population_2010"].tolist() == [2000000, 1200000]
+    assert cities["imputed"].tolist() == ["population_2010", ""]

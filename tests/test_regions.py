@@ -23,7 +23,7 @@ from sim.config.schema import RegionConfig
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "sim" / "runs" / "configs" / "region"
 FILE_COLUMNS = [
     "name", "name_zh", "province", "circle", "core", "lat", "lon",
-    "gdp_2015", "gdp_2020", "population_2020", "secondary_share_2020",
+    "gdp_2015", "gdp_2020", "population_2020", "population_2010", "secondary_share_2020",
 ]
 SIZES = {"middle_yangtze": 31, "yangtze_delta": 41, "yangtze_delta_26": 26}
 CORES = {
@@ -239,12 +239,13 @@ def test_row_with_wrong_number_of_fields_names_its_line(tmp_path):
 
 def test_user_csv_defaults_and_imputation(tmp_path):
     rows = [
-        ["name", "province", "lat", "lon", "gdp_2015", "gdp_2020", "population_2020", "secondary_share_2020"],
-        ["A", "P1", "30", "114", "100", "200", "1000000", "40"],
-        ["B", "P1", "30", "115", "50", "125", "1000000", "50"],
-        ["C", "P1", "31", "114", "", "300", "1000000", ""],  # province ratio median(0.5, 0.4) = 0.45
-        ["D", "P2", "31", "115", "", "100", "1000000", ""],  # P2 has no pair: region-wide median 0.45
-        ["E", "P2", "32", "115", "70", "", "1000000", "30"],
+        ["name", "province", "lat", "lon", "gdp_2015", "gdp_2020", "population_2020", "secondary_share_2020",
+         "population_2010"],
+        ["A", "P1", "30", "114", "100", "200", "1000000", "40", "900000"],
+        ["B", "P1", "30", "115", "50", "125", "1000000", "50", "900000"],
+        ["C", "P1", "31", "114", "", "300", "1000000", "", "900000"],  # province ratio median(0.5, 0.4) = 0.45
+        ["D", "P2", "31", "115", "", "100", "1000000", "", "900000"],  # P2 has no pair: region-wide median 0.45
+        ["E", "P2", "32", "115", "70", "", "1000000", "30", "900000"],
     ]
     path = write_csv(tmp_path / "mine.csv", rows)
     listing = r"2 cities: C \(gdp, secondary_share\), D \(gdp, secondary_share\)\."

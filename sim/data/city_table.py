@@ -28,10 +28,10 @@ import pandas as pd
 from sim.errors import RegionError
 
 REQUIRED = ("name", "province", "lat", "lon", "gdp_2015", "population_2020")
-OPTIONAL = ("name_zh", "circle", "core", "gdp_2020", "secondary_share_2020")
+OPTIONAL = ("name_zh", "circle", "core", "gdp_2020", "population_2010", "secondary_share_2020")
 COLUMNS = (
     "name", "name_zh", "province", "circle", "core", "lat", "lon",
-    "gdp", "population", "secondary_share", "imputed",
+    "gdp", "population", "population_2010", "secondary_share", "imputed",
 )
 #: China's secondary industry share of GDP in 2020 (NBS statistical communiqué), used only
 #: when a table has no secondary share for any city.
@@ -158,14 +158,15 @@ def build_table(raw: pd.DataFrame, where: Where, plausible: bool = True) -> pd.D
         _require_nonempty(text[column], column, what, where)
     _check_unique_names(text["name"], where)
 
-    num = {c: _numeric_column(raw, c, where) for c in ("lat", "lon", "gdp_2015", "gdp_2020",
-                                                        "population_2020", "secondary_share_2020")}
+    num = {c: _numeric_column(raw, c, where) for c in ("lat", "lon", "gdp_2015", "gdp_2020", "population_2020",
+                                                        "population_2010", "secondary_share_2020")}
     _check_values(num, where)
     if plausible:
         _check_plausible(num, where)
     imputed = pd.Series([[] for _ in range(len(raw))], dtype=object)
     gdp = _impute_gdp(num["gdp_2015"], num["gdp_2020"], text["province"], imputed, where)
     share = _impute_share(num["secondary_share_2020"], text["province"], imputed)
+    earlier = _impute_population_2010(num["population_2010"], num["population_2020"], imputed)
     core = _core_column(raw, gdp, text["province"], where)
 
     return pd.DataFrame({
@@ -178,6 +179,7 @@ def build_table(raw: pd.DataFrame, where: Where, plausible: bool = True) -> pd.D
         "lon": num["lon"].astype(float),
         "gdp": gdp.astype(float),
         "population": num["population_2020"].astype(float),
+        "population_2010": earlier.astype(float),
         "secondary_share": share.astype(float),
         "imputed": imputed.map(";".join),
     }, columns=list(COLUMNS)).reset_index(drop=True)
@@ -246,6 +248,7 @@ _UNITS = {
     "gdp_2015": "Every city needs a positive GDP (100 million yuan, current prices).",
     "gdp_2020": "GDP is in 100 million yuan at current prices.",
     "population_2020": "Every city needs a positive resident population (persons).",
+    "population_2010": "The 2010 census population is in persons.",
     "secondary_share_2020": "The secondary industry share is a percentage of GDP, between 0 and 100.",
 }
 
@@ -254,6 +257,7 @@ _RULES = (
     ("lat", -90.0, 90.0, True, True),
     ("lon", -180.0, 180.0, True, True),
     ("population_2020", 0.0, np.inf, False, True),
+    ("population_2010", 0.0, np.inf, False, False),
     ("gdp_2015", 0.0, np.inf, False, False),
     ("gdp_2020", 0.0, np.inf, False, False),
     ("secondary_share_2020", 0.0, 100.0, True, False),
@@ -268,6 +272,8 @@ PLAUSIBLE = {
                            "Shanghai 2023: ~47,000)"),
     "population_2020": (1e4, 5e7, "a prefecture-level city's resident population lies between 10,000 and "
                                   "50,000,000 persons (Chongqing 2020: ~32 million; not in 10,000s)"),
+    "population_2010": (1e4, 5e7, "a prefecture-level city's resident population lies between 10,000 and "
+                                  "50,000,000 persons (Chongqing 2010: ~29 million; not in 10,000s)"),
 }
 PER_CAPITA_YUAN = (2_000.0, 1_000_000.0)   # GDP per resident, yuan: outside it the units disagree
 
@@ -362,6 +368,14 @@ def _impute_share(share: pd.Series, province: pd.Series, imputed: pd.Series) -> 
     for i in np.flatnonzero(gap):
         imputed.iloc[i].append("secondary_share")
     return share.where(~gap, fallback)
+
+
+def _impute_population_2010(earlier: pd.Series, later: pd.Series, imputed: pd.Series) -> pd.Series:
+    """A missing 2010 population becomes the 2020 one: no trend for that city."""
+    gap = earlier.isna().to_numpy()
+    for i in np.flatnonzero(gap):
+        imputed.iloc[i].append("population_2010")
+    return earlier.where(~gap, later)
 
 
 def _core_column(raw: pd.DataFrame, gdp: pd.Series, province: pd.Series, where: Where) -> pd.Series:

@@ -37,7 +37,8 @@ class Region:
     ``cities`` has one row per city (RangeIndex) and the columns of :data:`COLUMNS`:
     name, name_zh ("" if unknown), province, circle ("" = outside any circle), core (bool),
     lat, lon (degrees), gdp (initial GDP = gdp_2015, 100 million yuan, > 0), population
-    (= population_2020, persons, > 0), secondary_share (percent) and imputed (";"-joined
+    (= population_2020, persons, > 0), population_2010 (the 2010 census, persons; = population if
+    unknown), secondary_share (percent) and imputed (";"-joined
     names of imputed fields, "" if none). ``source`` is the file path or a
     ``synthetic(...)`` description. ``eq=False`` keeps identity equality and hashing,
     which a DataFrame field cannot provide.
@@ -134,7 +135,8 @@ def _warn_imputed(region: Region) -> None:
     warnings.warn(
         f"Region {region.name} ({region.source}): imputed values for {len(rows)} {cities}: {listing}. "
         "gdp = gdp_2020 x the province's median gdp_2015/gdp_2020 ratio; secondary_share = the "
-        "province's median (region-wide if the province has none). They are flagged in the "
+        "province's median (region-wide if the province has none); population_2010 = population_2020 "
+        "(no population trend). They are flagged in the "
         "'imputed' column; see sim/data/README.md.",
         UserWarning,
         stacklevel=3,

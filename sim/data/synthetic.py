@@ -96,6 +96,7 @@ def synthetic_cities(n: int, p: int, circles: int, exponent: float, extent_km: f
         "lon": lon,
         "gdp_2015": gdp,
         "population_2020": population,
+        "population_2010": population,   # an abstract layout: no population trend
         "secondary_share_2020": rng.uniform(30.0, 55.0, n),
     })
 

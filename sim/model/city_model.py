@@ -69,7 +69,12 @@ class CityModel(mesa.Model):
         self.n = len(table)
         self.names = table["name"].to_numpy(dtype=object)
         self.gdp = table["gdp"].to_numpy(dtype=float).copy()
-        self.population = table["population"].to_numpy(dtype=float)
+        # Resident population follows each city's 2010-2020 census trend (exponential through both
+        # censuses), so per-capita values use the same year's GDP and population.
+        self.population_2020 = table["population"].to_numpy(dtype=float)
+        self.population_trend = np.log(self.population_2020 / table["population_2010"].to_numpy(dtype=float)) / 10
+        self.population = self.population_in(self.start_year)
+        self.population_initial = self.population
         self.core = table["core"].to_numpy(dtype=bool)
         self.lat = table["lat"].to_numpy(dtype=float)
         self.lon = table["lon"].to_numpy(dtype=float)
@@ -129,6 +134,10 @@ class CityModel(mesa.Model):
         self.edges.trust = self.edges.factor * rate[self.edges.dst]
 
     # ----------------------------------------------------------------- derived state
+    def population_in(self, year: int) -> np.ndarray:
+        """P_i(t) = P_i(2020) exp(trend_i (t - 2020)), trend_i = ln(P_2020 / P_2010) / 10."""
+        return self.population_2020 * np.exp(self.population_trend * (year - 2020))
+
     def partner_weight(self) -> np.ndarray:
         """Gravity weight of each of a city's partners, Y_j / d_ij^gamma (rows sum to one)."""
         w = self.gdp[self.partners] / self.partner_km ** self.params.network.gamma
@@ -193,6 +202,7 @@ class CityModel(mesa.Model):
         each city's attention, detection probability q, implementation-cost factor, commitments
         to sign and the share of its implementation cost an institution refunds."""
         self.attention_now = attention(self.year, self.params.attention)
+        self.population = self.population_in(self.year)
         self.attention_city = np.full(self.n, self.attention_now)
         self.detection = np.full(self.n, self.params.enforcement.detection)
         self.cost_factor = np.ones((self.n, D))

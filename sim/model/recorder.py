@@ -74,7 +74,7 @@ class Recorder:
             row[f"balance_{mechanism.name}"] = float(mechanism.balance)
         self.rows.append(row)
         block = {"year": np.full(m.n, m.year, dtype=np.int32), "city": np.arange(m.n, dtype=np.int32),
-                 "gdp": m.gdp_before, "gdp_per_capita": m.gdp_before / m.population * 1e8,
+                 "gdp": m.gdp_before, "population": m.population, "gdp_per_capita": m.gdp_before / m.population * 1e8,
                  "payoff": m.payoff.copy(), "value_added": m.value_added.copy(),
                  "fiscal_flow": m.fiscal_flow.copy(), "fiscal_balance": m.fiscal_balance.copy(),
                  "payoff_norm": m.payoff_norm.copy(),
@@ -120,7 +120,7 @@ class Recorder:
     def cities(self) -> pd.DataFrame:
         m = self.model
         frame = pd.DataFrame({k: np.concatenate([b[k] for b in self.city_blocks]) for k in self.city_blocks[0]})
-        static = m.region.cities[["name", "province", "circle", "core", "lat", "lon", "population", "imputed"]]
+        static = m.region.cities[["name", "province", "circle", "core", "lat", "lon", "imputed"]]
         return frame.join(static, on="city")
 
     def events(self) -> pd.DataFrame:
