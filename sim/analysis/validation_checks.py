@@ -230,7 +230,7 @@ def checks_p4(runs) -> list[Check]:
         inside = band.low <= data <= band.high
         out.append(Check(cid, "P4", f"core/periphery GDP per capita ratio, final year, baseline, {label}", band, src,
                          (design,), np.array([_summary("core_periphery_ratio_final")(r) for r in recs]), "ratio",
-                         note=f"the data (2015 GDP, 2020 population) give {data:.2f}: "
+                         note=f"the data (2015 GDP and population) give {data:.2f}: "
                               f"{'inside' if inside else 'outside'} the band",
                          extra={"data_value": data, "data_inside_band": inside,
                                 "core_vs_median_other_city_data": core_vs_median_other(recs[0].cities)}))

@@ -316,8 +316,11 @@ class CityModel(mesa.Model):
         g = self.params.growth
         self.payoff_norm = self.value_added / self.gdp
         shock = self.rng.normal(0.0, g.noise, self.n)
-        # Our assumption: the yearly growth factor is floored at 0.5 so GDP stays positive.
-        factor = np.maximum(1.0 + g.base_rate + g.payoff_elasticity * self.payoff_norm + shock, 0.5)
+        # g0 + phi pi is growth per head; output also grows with the resident population (one for
+        # one: constant returns to labour, our assumption). The factor is floored at 0.5 so GDP stays
+        # positive (our assumption).
+        per_head = 1.0 + g.base_rate + g.payoff_elasticity * self.payoff_norm + shock
+        factor = np.maximum(per_head * np.exp(self.population_trend), 0.5)
         self.gdp_before = self.gdp.copy()
         self.gdp = self.gdp * factor
 
