@@ -112,6 +112,19 @@ def test_the_region_keeping_offer_is_the_smallest_that_keeps_the_nest_value():
     assert inside.any() and short[inside].all()                    # a hair less falls short
 
 
+def test_joint_promotion_lowers_the_offer_that_keeps_the_region():
+    """Same seed, one year: with promotion every matched offer is at most the one without, and lower
+    where it is not already 0 (promotion raises members' appeal, the target is the region's value
+    without the platform)."""
+    offers = []
+    for delta in (0.0, 0.5):
+        model = model_of(*HONEST, f"{J}.promotion={delta}")
+        model.step()
+        offers.append(np.where(model.market.bid, model.market.offers, 0.0).max(axis=1))
+    plain, promoted = offers
+    assert (promoted <= plain + 1e-12).all() and (promoted < plain - 1e-6).any()
+
+
 def test_in_its_first_year_the_platform_keeps_the_regions_firms_at_a_lower_subsidy():
     """Paired by seed (the same firms and draws), 20 seeds: firms placed within 2% of the
     baseline's, subsidy per placed firm lower."""

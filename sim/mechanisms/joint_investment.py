@@ -5,7 +5,8 @@ Cities with similar industries bid against each other for the same mobile firms 
 document 003 sets up a unified promotion platform (统一的招商平台), shares leads and policies
 (共享招商信息和资源) and so avoids internal friction and duplicate bidding (避免内耗和重复招商).
 
-Here, members pool their firm leads: in each sector the firm is matched to the member where it
+Here, the platform promotes its members jointly (their appeal to firms rises by delta_P) and
+members pool their firm leads: in each sector the firm is matched to the member where it
 creates most value, only that member bids, with one common offer: the smallest that keeps the
 region's value to the firm (its nest's inclusive value, so the share of firms it keeps) at what
 the members' independent bids gave (or, with offer_rule=beat_outside, one that need only beat
@@ -44,6 +45,8 @@ class JointInvestmentConfig:
     stay_target: float = param(0.01, 0.99, "beat_outside rule, p*: the common offer is the smallest rate at which the matched "
                                            "member beats leaving with binary-logit probability p* "
                                            "(0.5: its utility equals the outside option's)")
+    promotion: float = param(0, 10, "delta_P: utility a firm gains at every member from the platform's joint "
+                                    "promotion and investor services (log-odds): the region becomes more attractive")
     lead_share: float = param(0, 1, "psi: share of the host's gain (benefit - subsidy) paid to the member "
                                     "that brought the lead")
     outbidding: bool = param(doc="members may secretly outbid, each year with probability = their outbid trait")
@@ -165,9 +168,12 @@ class JointInvestment(Mechanism):
         return eligible & (model.rng.random(model.n) < model.traits[:, model.vocabulary.trait("platform")])
 
     def _rewrite_market(self, model, market) -> Plan:
-        """Members' bids become one bid per sector by the best-fitting member at the common offer;
-        members that outbid this year add their own offer as a secret (duplicate) bid."""
+        """Joint promotion raises every member's appeal; members' bids become one bid per sector by the
+        best-fitting member at the common offer; members that outbid this year add their own offer as
+        a secret (duplicate) bid."""
         p = self.params
+        target = inclusive_value(market.utility(), market.nest)   # the region's value under independent bids
+        market.value_utility = market.value_utility + p.promotion * self.member[None, :]
         bid0, offers0 = market.bid, market.offers
         member_bids = bid0 & self.member[None, :]
         fit = np.where(member_bids, market.value_utility, -np.inf)
@@ -180,8 +186,8 @@ class JointInvestment(Mechanism):
         if p.offer_rule == "keep_region":
             withdrawn = market.value_utility + market.beta_subsidy * offers
             rate[sectors] = region_keeping_offer(
-                withdrawn[sectors], matched[sectors], market.beta_subsidy, market.nest,
-                inclusive_value(market.utility()[sectors], market.nest), model.trait_upper[SUBSIDY])
+                withdrawn[sectors], matched[sectors], market.beta_subsidy, market.nest, target[sectors],
+                model.trait_upper[SUBSIDY])
         else:
             rate[sectors] = common_offer(fit[sectors, matched[sectors]], market.outside, market.beta_subsidy,
                                          p.stay_target, model.trait_upper[SUBSIDY])
