@@ -218,7 +218,7 @@ def test_subsidies_move_towards_the_best_response_by_alpha():
     model = CityModel(cfg, load_region(cfg.region))
     column = model.vocabulary.trait("subsidy")
     model.step()
-    before = model.recorder.model.traits[:, column].copy()
+    before = model.traits[:, column].copy()
     model.reset_levers(), model.cooperate()
     model.area_payoff[:] = 0
     model.value_added = np.zeros(model.n)

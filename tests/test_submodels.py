@@ -23,7 +23,7 @@ pair_batches = st.lists(st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7))
 def test_edges_are_found_again_and_added_once_in_key_order(batches):
     """Edges.index: every pair maps to its own edge, indices handed out stay valid, and a batch's
     unseen pairs are appended once each, in order of src * n + dst (which fixes trust's layout)."""
-    n, edges, seen = 8, Edges(8, initial_trust=np.full(8, 0.5)), {}
+    n, edges, seen = 8, Edges(8, reputation=np.full(8, 0.5)), {}
     for batch in batches:
         src = np.array([s for s, _ in batch], dtype=np.int64)
         dst = np.array([d for _, d in batch], dtype=np.int64)
@@ -34,7 +34,7 @@ def test_edges_are_found_again_and_added_once_in_key_order(batches):
         assert (edges.src[before:] * n + edges.dst[before:]).tolist() == new
         for pair, i in zip(batch, idx.tolist()):
             assert seen.setdefault(pair, i) == i     # a pair keeps its edge from batch to batch
-    assert len(edges) == len(seen) and (edges.trust == 0.5).all()
+    assert len(edges) == len(seen) and (edges.trust == 0.5).all() and (edges.factor == 1).all()
 
 
 def test_great_circle_distance_wuhan_changsha():

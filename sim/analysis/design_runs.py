@@ -39,7 +39,7 @@ def record(result) -> RunRecord:
     cities = pd.DataFrame({
         "name": m.names.astype(str), "province": m.region.cities["province"].astype(str).to_numpy(),
         "core": m.core, "circle": m.circle_code, "lat": m.lat, "lon": m.lon,
-        "population": m.population_initial, "gdp_initial": m.region.cities["gdp"].to_numpy(float),
+        "population": m.population_in(m.start_year), "gdp_initial": m.region.cities["gdp"].to_numpy(float),
         "similarity": m.similarity(), "subsidy_mean": by_city["subsidy"].mean().to_numpy(),
         "subsidy_final": m.traits[:, SUBSIDY],
         "joined": [joined.get(str(n), np.nan) for n in m.names],

@@ -74,7 +74,6 @@ class CityModel(mesa.Model):
         self.population_2020 = table["population"].to_numpy(dtype=float)
         self.population_trend = np.log(self.population_2020 / table["population_2010"].to_numpy(dtype=float)) / 10
         self.population = self.population_in(self.start_year)
-        self.population_initial = self.population
         self.core = table["core"].to_numpy(dtype=bool)
         self.lat = table["lat"].to_numpy(dtype=float)
         self.lon = table["lon"].to_numpy(dtype=float)
@@ -93,7 +92,7 @@ class CityModel(mesa.Model):
         groups = ego_groups(self.partners)
         if net.circle_groups:
             groups = groups.with_groups(circle_blocks(self.circle_code))
-        self.edges = Edges(self.n, np.ones(self.n))   # priors set with the traits (_init_reputation)
+        self.edges = Edges(self.n, np.ones(self.n))   # reputations set with the traits (_init_reputation)
         self.base_groups = self.group_set(groups)
         self.domain_groups = [self.base_groups] * D
         max_lag = max(getattr(self.params.domains, d).lag for d in DOMAINS)
@@ -130,8 +129,7 @@ class CityModel(mesa.Model):
         party, its mean implement disposition, held as one year's worth of evidence."""
         rate = self.traits[:, D:2 * D].mean(axis=1)
         self.honoured, self.defaulted = rate.copy(), 1.0 - rate
-        self.edges.initial_trust = rate.copy()
-        self.edges.trust = self.edges.factor * rate[self.edges.dst]
+        self.edges.reputation = rate.copy()
 
     # ----------------------------------------------------------------- derived state
     def population_in(self, year: int) -> np.ndarray:
@@ -364,11 +362,8 @@ class CityModel(mesa.Model):
         estimate = np.divide(caught, q, out=np.zeros(self.n), where=q > 0)
         self.honoured = np.where(seen, (1 - rate) * self.honoured + rate * honoured / per_party, self.honoured)
         self.defaulted = np.where(seen, (1 - rate) * self.defaulted + rate * estimate / per_party, self.defaulted)
-        reputation = self.reputation()
-        e = self.edges
-        e.factor = (1 - rate) * e.factor + rate
-        e.trust = e.factor * reputation[e.dst]
-        e.initial_trust = reputation
+        self.edges.factor = (1 - rate) * self.edges.factor + rate
+        self.edges.reputation = self.reputation()
 
     def reputation(self) -> np.ndarray:
         """Each city's estimated implementation rate as a party, in [0, 1]."""
@@ -379,7 +374,6 @@ class CityModel(mesa.Model):
         """Institutions' penalties on pairwise trust (e.g. a reneging host): T_ij <- factor * T_ij."""
         idx = self.edges.index(np.asarray(truster), np.asarray(trusted))
         self.edges.factor[idx] *= factor
-        self.edges.trust[idx] *= factor
 
     # ----------------------------------------------------------------- observables
     def inequality(self, gdp: np.ndarray) -> dict[str, float]:

@@ -144,13 +144,12 @@ class Edges:
     later (council topic groups, say) bring new pairs; lookups go through a sorted key index.
     """
 
-    def __init__(self, n: int, initial_trust: np.ndarray) -> None:
+    def __init__(self, n: int, reputation: np.ndarray) -> None:
         self.n = n
-        self.initial_trust = initial_trust   # per trusted city: the trust a new edge towards it starts with
+        self.reputation = reputation   # per trusted city, its public reputation (set by the model)
         self.src = np.zeros(0, dtype=np.int64)
         self.dst = np.zeros(0, dtype=np.int64)
-        self.trust = np.zeros(0)
-        self.factor = np.zeros(0)            # pairwise penalty on trust (1: none)
+        self.factor = np.zeros(0)      # pairwise penalty on trust (1: none)
         self.strength = np.zeros(0)
         self._key = np.zeros(0, dtype=np.int64)
         self._order = np.zeros(0, dtype=np.int64)
@@ -168,7 +167,6 @@ class Edges:
             found[missing] = len(self._key) + np.searchsorted(new, key[missing])
             self.src = np.concatenate([self.src, new // self.n])
             self.dst = np.concatenate([self.dst, new % self.n])
-            self.trust = np.concatenate([self.trust, self.initial_trust[new % self.n]])
             self.factor = np.concatenate([self.factor, np.ones(len(new))])
             self.strength = np.concatenate([self.strength, np.zeros(len(new))])
             self._key = np.concatenate([self._key, new])
@@ -184,6 +182,11 @@ class Edges:
         idx = self._order[pos]
         return np.where(self._key[idx] == key, idx, -1)
 
+    @property
+    def trust(self) -> np.ndarray:
+        """T_ij = pairwise factor x the trusted city's reputation (docs/ODD.md 7.9)."""
+        return self.factor * self.reputation[self.dst]
+
     def of_groups(self, groups: Groups) -> np.ndarray:
         """Edge index of every ordered pair inside ``groups``."""
         return self.index(groups.mem_city[groups.pair_src], groups.mem_city[groups.pair_dst])
@@ -192,7 +195,7 @@ class Edges:
         """Each city's mean trust in the cities it has shared a group with."""
         total = np.bincount(self.src, weights=self.trust, minlength=self.n)
         count = np.bincount(self.src, minlength=self.n)
-        return np.divide(total, count, out=self.initial_trust.copy(), where=count > 0)
+        return np.divide(total, count, out=self.reputation.copy(), where=count > 0)
 
 
 def cosine_similarity_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
