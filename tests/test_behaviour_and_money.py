@@ -96,7 +96,7 @@ def long_run_trust(rate: np.ndarray, detection: float, years: int, seed: int, mo
     rng = np.random.default_rng(seed)
     model._init_reputation()
     model.detection = np.full(model.n, detection)
-    old = model.reputation()
+    old = model.reputation.estimate()
     new_seen, old_seen = [], []
     for year in range(years):
         outcomes = {}
@@ -110,7 +110,7 @@ def long_run_trust(rate: np.ndarray, detection: float, years: int, seed: int, mo
         seen = honoured + sum(o.detected for o in outcomes.values())
         old = np.where(seen > 0, 0.7 * old + 0.3 * honoured / np.maximum(seen, 1), old)
         if year >= 20:
-            new_seen.append(model.reputation())
+            new_seen.append(model.reputation.estimate())
             old_seen.append(old)
     return np.mean(new_seen, axis=0), np.mean(old_seen, axis=0)
 
@@ -136,7 +136,7 @@ def test_trust_starts_at_its_steady_state():
     cfg = load_config([*FAST, "seed=0"])
     model = CityModel(cfg, load_region(cfg.region))
     rate = model.traits[:, len(DOMAINS):2 * len(DOMAINS)].mean(axis=1)
-    assert np.allclose(model.reputation(), rate)
+    assert np.allclose(model.reputation.estimate(), rate)
     assert np.allclose(model.edges.trust, rate[model.edges.dst])
 
 

@@ -24,6 +24,7 @@ from sim.model.metrics import core_periphery_ratio, gini, theil
 from sim.model.network import (Edges, Groups, circle_blocks, cosine_similarity_rows, ego_groups,
                          gravity_partners, great_circle_km, unit_vectors)
 from sim.model.recorder import Recorder
+from sim.model.reputation import Reputation
 from sim.model.traits import INVESTMENT, SUBSIDY, Vocabulary
 from sim.data import Region
 from sim.config.schema import DOMAINS, ModelConfig, as_dataclass
@@ -127,9 +128,8 @@ class CityModel(mesa.Model):
     def _init_reputation(self) -> None:
         """Reputations start at their steady state: a city's expected implementation rate as a
         party, its mean implement disposition, held as one year's worth of evidence."""
-        rate = self.traits[:, D:2 * D].mean(axis=1)
-        self.honoured, self.defaulted = rate.copy(), 1.0 - rate
-        self.edges.reputation = rate.copy()
+        self.reputation = Reputation(self.traits[:, D:2 * D].mean(axis=1))
+        self.edges.reputation = self.reputation.estimate()
 
     # ----------------------------------------------------------------- derived state
     def population_in(self, year: int) -> np.ndarray:
@@ -348,27 +348,12 @@ class CityModel(mesa.Model):
         self.traits[:, SUBSIDY] = offered + alpha * (target - offered)
 
     def update_trust(self) -> None:
-        """A detection-aware reputation: the share of its commitments a city honours, estimated
-        from honoured acts (seen by partners) and caught defections weighted by 1/q_j (each one
-        stands for 1/q_j defections, most unseen), so monitoring changes what is seen, not what
-        is expected. Pairwise penalties (a reneging host) fade at the same rate."""
-        parties = sum(out.party.astype(float) for out in self.outcomes.values())
-        honoured = sum(out.implemented.astype(float) for out in self.outcomes.values())
-        caught = sum(out.detected.astype(float) for out in self.outcomes.values())
-        q = self.detection
-        seen = (parties > 0) & (q > 0)   # with q = 0 a defection is never seen: no evidence
-        per_party = np.maximum(parties, 1.0)
+        """Reputations take this year's evidence (detection-aware: docs/ODD.md 7.9); pairwise
+        penalties (a reneging host) fade at the same rate."""
         rate = self.params.trust.rate
-        estimate = np.divide(caught, q, out=np.zeros(self.n), where=q > 0)
-        self.honoured = np.where(seen, (1 - rate) * self.honoured + rate * honoured / per_party, self.honoured)
-        self.defaulted = np.where(seen, (1 - rate) * self.defaulted + rate * estimate / per_party, self.defaulted)
+        self.reputation.update(self.outcomes.values(), self.detection, rate)
         self.edges.factor = (1 - rate) * self.edges.factor + rate
-        self.edges.reputation = self.reputation()
-
-    def reputation(self) -> np.ndarray:
-        """Each city's estimated implementation rate as a party, in [0, 1]."""
-        total = self.honoured + self.defaulted
-        return np.divide(self.honoured, total, out=np.ones(self.n), where=total > 0)
+        self.edges.reputation = self.reputation.estimate()
 
     def lower_trust(self, truster: np.ndarray, trusted: np.ndarray, factor: float) -> None:
         """Institutions' penalties on pairwise trust (e.g. a reneging host): T_ij <- factor * T_ij."""
