@@ -83,7 +83,8 @@ def test_subsidies_grants_and_mechanism_payments_are_fiscal():
               + sum(v for k, v in ts.items() if k.startswith("ledger_three_tier.") and ".sink." not in k))
     cities = result.cities[result.cities["year"] == ts["year"]]
     assert cities["fiscal_flow"].sum() == pytest.approx(fiscal, rel=1e-9, abs=1e-6)
-    value = ts["ledger_cooperation_cost"] + ts["ledger_benefit_received"] + ts["ledger_firm_benefit"]
+    value = (ts["ledger_negotiation_cost"] + ts["ledger_cooperation_cost"] + ts["ledger_benefit_received"]
+             + ts["ledger_firm_benefit"])
     assert cities["value_added"].sum() == pytest.approx(value, rel=1e-9, abs=1e-6)
 
 

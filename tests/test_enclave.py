@@ -119,8 +119,9 @@ def test_without_pairing_value_parks_form_only_if_both_sides_expect_money_gains(
                  "mechanism.enclave.fixed_share=0.3")
     parks = enclave(result).tables()["parks"]
     assert len(parks) and not parks["violating"].any()
-    capital_cost = enclave(result).params.capital_cost * parks["capital"]
-    assert (parks["sender_share"] * parks["expected_revenue"] > capital_cost).all()
+    p = enclave(result).params
+    net_cost = (p.capital_cost - p.quota_relief) * parks["capital"]   # the quota freed offsets part of it
+    assert (parks["sender_share"] * parks["expected_revenue"] > net_cost).all()
     in_situ = run("+mechanism=enclave", "mechanism.enclave.pairing_value=0", "mechanism.enclave.rule=in_situ")
     assert enclave(in_situ).tables()["parks"].empty
 
@@ -231,13 +232,16 @@ def test_in_situ_parks_give_the_sender_nothing_and_dissolve_after_patience():
 
 
 def test_parks_violating_a_participation_constraint_dissolve_more_often():
-    """P9: over seeds, in-situ parks (the sender's constraint always fails) end more often per
-    park-year than proportional ones, and so do parks that violated a constraint ex ante."""
+    """P9: over seeds, in-situ parks (the sender's constraint fails while the quota relief is below
+    the capital cost) end more often per park-year than proportional ones, and so do parks that
+    violated a constraint ex ante. Without quota relief, so that proportional-rule parks violate
+    the sender's constraint at all (with the default relief none does in these runs)."""
     def hazard(rule):
         formed = dissolved = years = 0
         bad = good = [0, 0]
         for seed in range(3):
-            s = run("+mechanism=enclave", f"mechanism.enclave.rule={rule}", years=20, seed=seed).summary
+            s = run("+mechanism=enclave", f"mechanism.enclave.rule={rule}", "mechanism.enclave.quota_relief=0",
+                    years=20, seed=seed).summary
             by_rule = s["enclave_dissolved_by_rule"][rule]
             dissolved += by_rule["dissolved"]
             years += by_rule["park_years"]
@@ -285,3 +289,20 @@ def test_revenue_and_costs_are_booked_in_the_enclave_area(default):
 def test_figure_shows_parks_and_revenue(default):
     fig = mechanism_panels(default.timeseries, list(enclave(default).figure_panels))
     assert [ax.get_ylabel() for ax in fig.axes] == ["Active parks", "Park revenue (100 million yuan)"]
+
+
+def test_quota_relief_keeps_in_situ_parks_alive_once_it_covers_the_capital_cost():
+    """In situ pays the sender no revenue; what it gains is the quota the park frees at home. Below
+    the capital cost (the default 0.02 < 0.03) in-situ parks end for the sender's losses; above it
+    (0.05) no in-situ park ends that way, and each sender's enclave payoff includes psi K."""
+    low = enclave(run("+mechanism=enclave", "mechanism.enclave.rule=in_situ", years=20)).tables()["parks"]
+    assert (low["reason"] == "sender_participation").any()
+    high = run("+mechanism=enclave", "mechanism.enclave.rule=in_situ", "mechanism.enclave.quota_relief=0.05",
+               years=20)
+    parks = enclave(high).tables()["parks"]
+    assert len(parks) and not (parks["reason"] == "sender_participation").any()
+    assert not parks["violating"].any()   # relief 0.05 > capital cost 0.03: the sender gains
+    last = high.timeseries["year"].iloc[-1]
+    active = parks[(parks["status"] == "active") & (parks["formed"] < last)]   # produced in the last year
+    relief = high.timeseries["ledger_enclave.quota_relief"].iloc[-1]
+    assert relief == pytest.approx(0.05 * active["capital"].sum())

@@ -41,6 +41,8 @@ class DomainConfig:
     threshold: float = param(0, 1, "phi_d: share of group members that must implement for any benefit")
     lag: int = param(0, 10, "L_d: years between implementation and benefit")
     grant: float = param(0, 1, "mu_d: upper-government matching grant, share of an implementer's cost")
+    negotiation: float = param(0, 10, "nu_d: cost of negotiating and signing a year's agreements, multiple of "
+                                      "the base implementation cost c_d Y_i [our assumption]")
 
 
 @dataclass
@@ -69,6 +71,14 @@ class AttentionConfig:
     pulse: float = param(0, 10, "A_1: extra attention in the plan year")
     decay_years: float = param(0.01, 100, "tau_A: e-folding time of the pulse (years)")
     credit: float = param(0, 1, "kappa: political credit per domain in which a city implements, share of GDP per unit attention")
+
+
+@dataclass
+class UpperConfig:
+    assessment: str = param(doc="officials' political credit for implementing: relative to their provincial "
+                                "peers (promotion tournament) or absolute", choices=("relative", "absolute"))
+    river_pacts: bool = param(doc="upstream-downstream ecological compensation pacts of the region's cities "
+                                  "(sim/data/river_pacts.csv: the Xin'an River model)")
 
 
 @dataclass
@@ -141,6 +151,7 @@ class LearningConfig:
 class ModelConfig:
     network: NetworkConfig = field(default_factory=NetworkConfig)
     attention: AttentionConfig = field(default_factory=AttentionConfig)
+    upper: UpperConfig = field(default_factory=UpperConfig)
     decisions: DecisionsConfig = field(default_factory=DecisionsConfig)
     domains: DomainsConfig = field(default_factory=DomainsConfig)
     enforcement: EnforcementConfig = field(default_factory=EnforcementConfig)

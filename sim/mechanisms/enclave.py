@@ -42,7 +42,8 @@ class EnclaveConfig:
     sender_secondary_share: float = param(0, 100, "sender: secondary-industry share of GDP >= this (percent)")
     host_income_ratio: float = param(0, 10, "host: GDP per capita below this multiple of the regional median")
     max_distance_km: float = param(0, 5000, "largest sender-host distance of a park (km)")
-    park_scale: float = param(0, 1, "K: park capital as a share of the sender's GDP at formation")
+    park_scale: float = param(0, 1, "K: park capital as a share of the sender's GDP at formation "
+                                    "(Suzhou-Suqian: 37.2 bn yuan invested by 2017 / Suzhou's 2015 GDP)")
     productivity_blend: float = param(0, 1, "w: weight of the sender's productivity in the park's")
     friction_km: float = param(1, 1e5, "distance over which the park's output falls by a factor e (km)")
     tax_rate: float = param(0, 1, "revenue R per unit of the park's output Q")
@@ -51,6 +52,8 @@ class EnclaveConfig:
     revenue_noise: float = param(0, 5, "sd of the log of the yearly revenue shock (mean one)")
     capital_cost: float = param(0, 1, "sender's yearly opportunity cost per unit of park capital")
     land_cost: float = param(0, 1, "host's yearly opportunity cost of the land per unit of park capital")
+    quota_relief: float = param(0, 1, "sender's yearly value of the land, energy and emission quota a park "
+                                      "frees at home, per unit of park capital")
     pairing_value: float = param(0, 1, "perceived, unpaid yearly value of a pairing per unit capital "
                                        "to a fully willing city")
     weight_capital: float = param(0, 10, "proportional rule: weight of capital contributions")
@@ -211,11 +214,12 @@ class Enclave(Mechanism):
         to_sender = np.where(reneged & ~detected, 0.0, owed)
         to_host = revenue - to_sender
         fine = np.where(detected, p.sanction * owed, 0.0)
-        self._pay(model, idx, output, to_sender, fine)
+        relief = p.quota_relief * pk.capital[idx]
+        self._pay(model, idx, output, to_sender, fine, relief)
         if detected.any():
             model.lower_trust(sender[detected], host[detected], p.trust_penalty)
             model.lower_trust(host[detected], sender[detected], p.trust_penalty)
-        reason = self._dissolution_reason(idx, to_sender - pk.sender_cost[idx],
+        reason = self._dissolution_reason(idx, to_sender + relief - pk.sender_cost[idx],
                                           to_host - fine - pk.host_cost[idx], detected)
         self._book(model, idx, revenue, to_sender, to_host, fine, reneged, detected, reason)
 
@@ -233,12 +237,13 @@ class Enclave(Mechanism):
         self.flows["renege_undetected"] = float((reneged & ~detected).sum())
         return reneged, detected
 
-    def _pay(self, model, idx, output, to_sender, fine) -> None:
+    def _pay(self, model, idx, output, to_sender, fine, relief) -> None:
         """The park's value added enters the region (a source) and the GDP of the host, where it
         is produced, less the share the statistics rule counts in the sender's; its tax revenue
         is part of that value added, and the host's tax office transfers the sender's share (a
         fiscal flow). The outside options forgone (capital, land: real resources) and fines paid
-        to the upper government leave the region (sinks)."""
+        to the upper government leave the region (sinks); the quota the park frees in the sender
+        is value the sender creates at home (a source)."""
         pk, n, p = self.parks, model.n, self.params
         sender, host = pk.sender[idx], pk.host[idx]
 
@@ -249,6 +254,8 @@ class Enclave(Mechanism):
         self.pay("value_added_host", per_city(host, (1.0 - p.statistics_share) * output), "enclave", "value")
         self.pay("value_added_sender", per_city(sender, p.statistics_share * output), "enclave", "value")
         self.pay("revenue_share", per_city(sender, to_sender) - per_city(host, to_sender), "enclave")
+        self.source("quota_relief", relief.sum())
+        self.pay("quota_relief", per_city(sender, relief), "enclave", "value")
         self.pay("capital_cost", -per_city(sender, pk.sender_cost[idx]), "enclave", "value")
         self.sink("capital_cost", pk.sender_cost[idx].sum())
         self.pay("land_cost", -per_city(host, pk.host_cost[idx]), "enclave", "value")
@@ -342,9 +349,10 @@ class Enclave(Mechanism):
         sender, host, km, expected = sender[propose], host[propose], km[propose], expected[propose]
         capital = p.park_scale * model.gdp[sender]
         cost_s, cost_h = p.capital_cost * capital, p.land_cost * capital
+        net_s = cost_s - p.quota_relief * capital   # the sender's outside option net of the quota freed
         rule, council = self._rules(model, sender, host)
-        share = sender_share(rule, expected, cost_s, cost_h, p)
-        money_s, money_h = share * expected - cost_s, (1.0 - share) * expected - cost_h
+        share = sender_share(rule, expected, net_s, cost_h, p)
+        money_s, money_h = share * expected - net_s, (1.0 - share) * expected - cost_h
         perceived_s = money_s + willing[sender] * p.pairing_value * capital
         perceived_h = money_h + willing[host] * p.pairing_value * capital
         ok = (perceived_s > 0) & (perceived_h > 0)

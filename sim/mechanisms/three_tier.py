@@ -3,9 +3,10 @@
 A council is a costly pool institution (Sigmund et al. 2010): members pay yearly dues into a
 pool that pays the meeting and office costs. The decision layer (a leaders' forum every
 tau_D years) sets the agenda and raises members' attention; the coordination layer lowers
-members' negotiation (implementation) cost in agenda domains and fixes the enclave sharing
-rule; the execution layer forms topic groups of capped size per agenda domain, monitors
-members (detection q_E) and collects their sanctions into the pool. Membership starts from a
+members' negotiation cost in agenda domains and fixes the enclave sharing rule; the execution
+layer forms topic groups of capped size in each agenda domain (the members most engaged in
+that domain first), monitors members (detection q_E) and collects their sanctions into the
+pool. Membership starts from a
 core and grows at forum years by application and entry thresholds, as the YRD city economic
 coordination council grew from 14 (1992) to 41 (2019) members (seed documents 000, 001).
 """
@@ -35,7 +36,7 @@ class ThreeTierConfig:
     dues: float = param(0, 0.1, "yearly dues, share of a member's GDP")
     meeting_cost: float = param(0, 0.1, "cost of a forum, share of members' total GDP")
     office_cost: float = param(0, 0.1, "yearly cost of the joint office, share of members' total GDP")
-    cost_cut: float = param(0, 1, "coordination layer: cut in members' implementation cost in agenda domains")
+    cost_cut: float = param(0, 1, "coordination layer: cut in members' negotiation (signing) cost in agenda domains")
     detection: float = param(0, 1, "q_E: execution-layer detection of members' signing without implementing")
     fine: float = param(0, 100, "fine on a caught member, multiple of the implementation cost it saved")
     topic_group_size: int = param(2, 1000, "largest topic group of the execution layer")
@@ -55,20 +56,6 @@ class ThreeTierConfig:
     enclave_rule: str = param(doc="sharing rule the coordination layer fixes for members' parks", choices=RULES)
 
 
-def morton_order(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """Order cities along a Z-order curve so that consecutive cities are near each other."""
-    def quantise(x):
-        span = np.ptp(x) or 1.0
-        return ((x - x.min()) / span * 65535).astype(np.uint64)
-
-    code = np.zeros(len(lat), dtype=np.uint64)
-    a, b = quantise(lat), quantise(lon)
-    for bit in range(16):
-        code |= ((a >> np.uint64(bit)) & np.uint64(1)) << np.uint64(2 * bit + 1)
-        code |= ((b >> np.uint64(bit)) & np.uint64(1)) << np.uint64(2 * bit)
-    return np.argsort(code, kind="stable")
-
-
 class ThreeTier(Mechanism):
     """A council with a decision, a coordination and an execution layer."""
 
@@ -85,6 +72,7 @@ class ThreeTier(Mechanism):
         self.agenda: list[int] = []
         self.last_forum: int | None = None
         self.year_flows: dict[str, float] = {}
+        self.dues_paid = np.zeros(model.n)
 
     @staticmethod
     def _founders(model, p) -> np.ndarray:
@@ -110,7 +98,7 @@ class ThreeTier(Mechanism):
         model.attention_city = model.attention_city + boost * self.member
         model.detection = np.where(self.member, np.maximum(model.detection, p.detection), model.detection)
         for d in self.agenda:
-            model.cost_factor[self.member, d] *= 1.0 - p.cost_cut
+            model.negotiation_factor[self.member, d] *= 1.0 - p.cost_cut
             model.cofunding[self.member, d] = p.cofund
             model.committed[self.member, d] |= forum and p.forum_projects
         self._collect_dues(model)
@@ -122,13 +110,19 @@ class ThreeTier(Mechanism):
         self.year_flows["forum"] = 1.0
         self._admit(model)
         self.agenda = self._set_agenda(model)
-        members = np.flatnonzero(self.member)
-        ordered = members[morton_order(model.lat[members], model.lon[members])]
-        topic_groups = np.array_split(ordered, int(np.ceil(len(ordered) / p.topic_group_size)))
-        topic_groups = [g for g in topic_groups if len(g) > 1]
         model.set_domain_groups(range(len(DOMAINS)), [])
-        model.set_domain_groups(self.agenda, topic_groups)
+        for d in self.agenda:
+            model.set_domain_groups([d], self.topic_groups(model, d))
         self._spend("meeting", p.meeting_cost * model.gdp[self.member].sum())
+
+    def topic_groups(self, model, d: int) -> list[np.ndarray]:
+        """One domain's topic groups (专题组: set up by field in the departments concerned, seed
+        001): members ordered by their disposition to implement in the domain, most engaged first,
+        in groups of at most the cap (our assumption: the keenest cities lead and join first)."""
+        members = np.flatnonzero(self.member)
+        ordered = members[np.argsort(-model.traits[members, len(DOMAINS) + d], kind="stable")]
+        groups = np.array_split(ordered, int(np.ceil(len(ordered) / self.params.topic_group_size)))
+        return [g for g in groups if len(g) > 1]
 
     def _set_agenda(self, model) -> list[int]:
         """The domains where members implement least, i.e. where talk most outruns practice
@@ -186,6 +180,7 @@ class ThreeTier(Mechanism):
             paid = paid + np.where(caught, p.second_order_fine * due, 0.0)
             self.year_flows["shirkers_fined"] = float(caught.sum())
         self.year_flows["shirkers"] = float(shirk.sum())
+        self.dues_paid = np.where(shirk, 0.0, due)
         self._charge("dues", paid)
         self.balance += paid.sum()
         self._spend("office", p.office_cost * model.gdp[self.member].sum())
@@ -229,14 +224,16 @@ class ThreeTier(Mechanism):
         self._rebate(model)
 
     def _rebate(self, model) -> None:
-        """The pool keeps a reserve of one year's office and meeting costs and returns the rest
-        to members in proportion to GDP (our assumption: the council is not a profit centre)."""
+        """The pool keeps a reserve of one year's office and meeting costs and returns the rest,
+        up to this year's dues, to the members in proportion to the dues they paid (our
+        assumption: the council is not a profit centre, and fines stay in the pool for its
+        costs and co-funding instead of flowing back to the fined in proportion to GDP)."""
         p = self.params
         reserve = (p.office_cost + p.meeting_cost) * model.gdp[self.member].sum()
-        surplus = self.balance - reserve
+        paid = self.dues_paid.sum()
+        surplus = min(self.balance - reserve, paid)
         if surplus > 0:
-            share = model.gdp * self.member / (model.gdp * self.member).sum()
-            self._charge("rebate", -surplus * share)
+            self._charge("rebate", -surplus * self.dues_paid / paid)
             self.balance -= surplus
 
     # ------------------------------------------------------------------ outputs

@@ -14,7 +14,7 @@ import numpy as np
 
 from sim import interrupts
 from sim.mechanisms import registry
-from sim.model import decisions, firms
+from sim.model import decisions, firms, industry
 from sim.model.city import City
 from sim.errors import ConfigError
 from sim.model.cooperation import cooperation_round
@@ -26,10 +26,13 @@ from sim.model.network import (Edges, Groups, circle_blocks, cosine_similarity_r
 from sim.model.recorder import Recorder
 from sim.model.reputation import Reputation
 from sim.model.traits import INVESTMENT, SUBSIDY, Vocabulary
+from sim.model.upper_government import RiverPacts, attention
 from sim.data import Region
+from sim.data.river_pacts import river_pacts
 from sim.config.schema import DOMAINS, ModelConfig, as_dataclass
 
 D = len(DOMAINS)
+GDP_YEAR = 2015   # the year of the tables' GDP (gdp_2015)
 
 
 @dataclass(frozen=True)
@@ -39,12 +42,6 @@ class GroupSet:
     groups: Groups
     pair_km: np.ndarray
     pair_edge: np.ndarray
-
-
-def attention(year: int, cfg) -> float:
-    """A(t): a pulse of upper-government attention at each plan year, decaying with tau_A."""
-    return cfg.base + sum(cfg.pulse * np.exp(-(year - plan) / cfg.decay_years)
-                          for plan in cfg.plan_years if plan <= year)
 
 
 class CityModel(mesa.Model):
@@ -61,6 +58,8 @@ class CityModel(mesa.Model):
         self._init_cities(region.cities)
         self._init_network()
         self._init_profiles_and_traits()
+        self.river_pacts = RiverPacts(river_pacts(self.names) if self.params.upper.river_pacts else
+                                      river_pacts([]), DOMAINS.index("ecology"))
         self.recorder = Recorder(self)
         self.mechanisms = [cls(self, as_dataclass(params, cls.schema) if cls.schema else params)
                            for cls, params in self._selected_mechanisms(cfg)]
@@ -69,11 +68,12 @@ class CityModel(mesa.Model):
     def _init_cities(self, table) -> None:
         self.n = len(table)
         self.names = table["name"].to_numpy(dtype=object)
-        self.gdp = table["gdp"].to_numpy(dtype=float).copy()
         # Resident population follows each city's 2010-2020 census trend (exponential through both
         # censuses), so per-capita values use the same year's GDP and population.
         self.population_2020 = table["population"].to_numpy(dtype=float)
         self.population_trend = np.log(self.population_2020 / table["population_2010"].to_numpy(dtype=float)) / 10
+        self.gdp = self.gdp_at_start(table)
+        self.secondary_share = table["secondary_share"].to_numpy(dtype=float) / 100
         self.population = self.population_in(self.start_year)
         self.core = table["core"].to_numpy(dtype=bool)
         self.lat = table["lat"].to_numpy(dtype=float)
@@ -106,13 +106,10 @@ class CityModel(mesa.Model):
         return [(registry.get(name), params) for name, params in selected.items() if name != "none"]
 
     def _init_profiles_and_traits(self) -> None:
-        """Industry profiles cluster by province (our assumption: similar provincial structures)."""
+        """Industry profiles from the secondary share (sim/model/industry.py), then the traits."""
         fc, tr = self.params.firms, self.params.traits
-        n_prov = self.province_code.max() + 1
-        templates = self.rng.dirichlet(np.ones(fc.sectors), size=n_prov)
-        alpha = fc.profile_concentration * templates[self.province_code] + 1e-3
-        draws = self.rng.gamma(alpha)  # Dirichlet rows by normalised gamma draws
-        self.profile = draws / draws.sum(axis=1, keepdims=True)
+        self.profile = industry.profiles(self.rng, self.province_code, self.secondary_share, fc.sectors,
+                                         fc.profile_concentration)
         self.vocabulary = Vocabulary.of(registry.traits(), registry.areas())
         means = self.vocabulary.means(self.params)
         self.trait_upper = self.vocabulary.upper(self.params)
@@ -130,6 +127,16 @@ class CityModel(mesa.Model):
         party, its mean implement disposition, held as one year's worth of evidence."""
         self.reputation = Reputation(self.traits[:, D:2 * D].mean(axis=1))
         self.edges.reputation = self.reputation.estimate()
+
+    def gdp_at_start(self, table) -> np.ndarray:
+        """Y_i(t_0): the table's 2015 GDP, back-cast (or carried forward) to another start year at
+        the model's exogenous growth per head and the city's population trend, so that a run
+        started in 1992 passes through the observed 2015 GDP on its exogenous path."""
+        gdp = table["gdp"].to_numpy(dtype=float).copy()
+        if self.start_year == GDP_YEAR:
+            return gdp
+        rate = np.log1p(self.params.growth.base_rate) + self.population_trend
+        return gdp * np.exp(rate * (self.start_year - GDP_YEAR))
 
     # ----------------------------------------------------------------- derived state
     def population_in(self, year: int) -> np.ndarray:
@@ -206,6 +213,9 @@ class CityModel(mesa.Model):
         self.cost_factor = np.ones((self.n, D))
         self.committed = np.zeros((self.n, D), dtype=bool)   # signs this year whatever its disposition
         self.cofunding = np.zeros((self.n, D))               # share of its cost an institution refunds
+        self.negotiation_factor = np.ones((self.n, D))       # f^N: what a council's coordination cuts
+        self.implement_bonus = np.zeros((self.n, D))         # transfers contingent on implementing
+        self.river_pacts.set_levers(self, self.params.domains.ecology.cost)
         # Set by a council (three_tier) for the other institutions to read: who is a member,
         # and the enclave sharing rule its coordination layer fixes for members' parks.
         self.council = np.zeros(self.n, dtype=bool)
@@ -245,6 +255,7 @@ class CityModel(mesa.Model):
         p = self.params
         similarity = self.similarity()
         trust = self.trust_by_city()
+        peers = self.province_code if p.upper.assessment == "relative" else None
         self.outcomes = {}
         for d, name in enumerate(DOMAINS):
             domain = getattr(p.domains, name)
@@ -253,15 +264,18 @@ class CityModel(mesa.Model):
             marked_up = 1.0 + domain.rivalry * similarity
             now = decisions.Levers(p.attention.credit * self.attention_city / domain.cost, self.detection,
                                    marked_up * self.cost_factor[:, d], domain.grant, p.enforcement.sanction,
-                                   self.cofunding[:, d])
+                                   self.cofunding[:, d], domain.negotiation * self.negotiation_factor[:, d],
+                                   self.implement_bonus[:, d])
             reference = decisions.Levers(p.attention.credit * p.attention.base / domain.cost,
-                                         p.enforcement.detection, marked_up, 0.0, p.enforcement.sanction)
+                                         p.enforcement.detection, marked_up, 0.0, p.enforcement.sanction,
+                                         negotiation=domain.negotiation)
             sign, implement = decisions.probabilities(self.traits[:, d] * trust, self.traits[:, D + d], now,
                                                       reference, p.decisions.intensity)
             sign = np.where(self.committed[:, d], 1.0, sign)
             out = cooperation_round(self.rng, gs.groups, self.gdp, sign, implement, domain,
-                                    pair_weights(gs.groups, raw), now)
+                                    pair_weights(gs.groups, raw), now, peers)
             self.pending[d, (self.year + domain.lag) % self.pending.shape[1]] += out.benefit
+            self.credit("negotiation_cost", -out.negotiation, d)
             self.credit("cooperation_cost", -out.cost, d)
             self.credit("grant", out.grant, d, kind="fiscal")
             self.credit("political_credit", out.credit, d, kind="political")
@@ -269,6 +283,7 @@ class CityModel(mesa.Model):
             self.ledger["benefit_created"] = self.ledger.get("benefit_created", 0.0) + out.created
             self.edges.strength += np.bincount(gs.pair_edge[out.joint_pairs], minlength=len(self.edges))
             self.outcomes[name] = out
+        self.river_pacts.settle(self, self.outcomes["ecology"].implemented)
 
     def attract_investment(self) -> None:
         """Firms arrive and choose a host (or leave) by nested logit; institutions may reshape offers first."""

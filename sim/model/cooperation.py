@@ -12,6 +12,7 @@ import numpy as np
 from sim.model.decisions import Levers
 from sim.model.game import public_good_returns
 from sim.model.network import Groups
+from sim.model.upper_government import peer_share
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class DomainOutcome:
     implemented: np.ndarray     # party that implemented
     detected: np.ndarray        # party that did not implement and was caught
     cost: np.ndarray            # implementation cost paid (rivalry mark-up included)
+    negotiation: np.ndarray     # cost of negotiating the agreements signed
     grant: np.ndarray           # the upper government's matching grant to implementers
     created: float              # total benefit created this year (paid now or after the lag)
     benefit: np.ndarray         # benefit each city will receive from this year's projects
@@ -36,20 +38,23 @@ class DomainOutcome:
 
 
 def cooperation_round(rng, groups: Groups, gdp, sign_prob, implement_prob, domain, pair_weight,
-                      levers: Levers) -> DomainOutcome:
+                      levers: Levers, peers: np.ndarray | None = None) -> DomainOutcome:
     """Sign-then-implement public goods game of one domain over overlapping groups.
 
     * Each city signs with probability ``sign_prob`` and, if it then is party to an agreement
       (a group in which at least two members signed), implements with ``implement_prob``
       (both from :mod:`sim.model.decisions`, this year's levers included).
+    * Signing costs nu_d c_d Y_i f^N_i (negotiation: Feiock 2013's transaction costs).
     * Implementing costs c_d Y_i (1 + rho_d sigma_i) f_i (our assumption: cost proportional to
       size), of which the upper government refunds mu_d as a matching grant; the created
       benefit r_d c_d Y_i is split over the city's agreements, a share theta_d kept and the rest
       spilled to the other members by gravity weight.
     * A group's project is realised only if the share of its members implementing reaches
       the threshold phi_d (a coordination game for infrastructure and ecology).
-    * Implementing earns credit kappa A_i Y_i in the performance assessment; a party that does
-      not implement is detected with probability q_i and pays eta times the cost it saved.
+    * Implementing earns credit kappa A_i Y_i in the performance assessment; with ``peers``
+      (each city's province) the assessment is relative, kappa A_i Y_i (1[implemented] minus the
+      share of provincial peers implementing). A party that does not implement is detected with
+      probability q_i and pays eta times the cost it saved.
     """
     n = groups.n
     u_sign, u_impl, u_detect = rng.random(n), rng.random(n), rng.random(n)
@@ -73,12 +78,14 @@ def cooperation_round(rng, groups: Groups, gdp, sign_prob, implement_prob, domai
     contribution = np.where(impl_mem & realised[groups.mem_group], per_membership[groups.mem_city], 0.0)
     benefit = public_good_returns(groups, contribution, domain.synergy, domain.kept_share, pair_weight)
 
-    credit = np.where(implemented, levers.credit * unit_cost, 0.0)
+    done = implemented if peers is None else implemented - peer_share(implemented, peers)
+    credit = levers.credit * unit_cost * done
     detected = party & ~implemented & (u_detect < levers.detection)
     sanction = np.where(detected, levers.sanction * full_cost, 0.0)
     joint = contribution > 0
     return DomainOutcome(
         signed=signed, party=party, implemented=implemented, detected=detected, cost=cost,
+        negotiation=np.where(signed, levers.negotiation * unit_cost, 0.0),
         grant=levers.grant * cost,
         created=float(domain.synergy * contribution.sum()), benefit=benefit, credit=credit,
         sanction=sanction, saved=np.where(party & ~implemented, full_cost, 0.0), agreement=agreement, signatories=signatories, delivered=delivered,

@@ -27,19 +27,21 @@ class Levers:
     grant: float            # mu_d: share of the cost the upper government pays
     sanction: float         # eta: sanction on a caught shirker, multiple of the cost saved
     cofunding: np.ndarray | float = 0.0   # share of the cost an institution (a council) refunds
+    negotiation: np.ndarray | float = 0.0  # nu_d f^N_i: cost of signing (negotiating) this year's agreements
+    bonus: np.ndarray | float = 0.0        # transfers contingent on implementing (a river pact's stake swing)
 
     def own_cost(self) -> np.ndarray:
         """The share of the implementation cost the city itself bears."""
         return np.maximum(1.0 - self.grant - self.cofunding, 0.0) * self.cost
 
     def implement_gain(self) -> np.ndarray:
-        """Implementing over shirking as a party: credit, the expected sanction avoided, own cost."""
-        return self.credit + self.detection * self.sanction * self.cost - self.own_cost()
+        """Implementing over shirking as a party: credit, bonus, the expected sanction avoided, own cost."""
+        return self.credit + self.bonus + self.detection * self.sanction * self.cost - self.own_cost()
 
     def party_value(self, implement: np.ndarray) -> np.ndarray:
         """Expected political and fiscal value of being a party, given this year's implement probability."""
         shirk_loss = self.detection * self.sanction * self.cost
-        return implement * (self.credit - self.own_cost()) - (1.0 - implement) * shirk_loss
+        return implement * (self.credit + self.bonus - self.own_cost()) - (1.0 - implement) * shirk_loss
 
 
 def shift(probability: np.ndarray, log_odds: np.ndarray) -> np.ndarray:
@@ -52,5 +54,6 @@ def probabilities(sign_disposition, implement_disposition, now: Levers, referenc
                   intensity: float) -> tuple[np.ndarray, np.ndarray]:
     """(sign, implement) probabilities of this year, each city, one domain."""
     implement = shift(implement_disposition, intensity * (now.implement_gain() - reference.implement_gain()))
-    sign_move = now.party_value(implement) - reference.party_value(implement_disposition)
+    sign_move = (now.party_value(implement) - now.negotiation
+                 - reference.party_value(implement_disposition) + reference.negotiation)
     return shift(sign_disposition, intensity * sign_move), implement
