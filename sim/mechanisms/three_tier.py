@@ -117,10 +117,13 @@ class ThreeTier(Mechanism):
 
     def topic_groups(self, model, d: int) -> list[np.ndarray]:
         """One domain's topic groups (专题组: set up by field in the departments concerned, seed
-        001): members ordered by their disposition to implement in the domain, most engaged first,
-        in groups of at most the cap (our assumption: the keenest cities lead and join first)."""
+        001): members ordered by what the council can see of their engagement in the domain,
+        last year's implementation there first, then reputation, in groups of at most the cap
+        (our assumption: cities with a record in a field lead its groups and join them first)."""
         members = np.flatnonzero(self.member)
-        ordered = members[np.argsort(-model.traits[members, len(DOMAINS) + d], kind="stable")]
+        outcomes = getattr(model, "outcomes", None)
+        did = outcomes[DOMAINS[d]].implemented[members] if outcomes else np.zeros(len(members), dtype=bool)
+        ordered = members[np.lexsort((-model.reputation.estimate()[members], ~did))]
         groups = np.array_split(ordered, int(np.ceil(len(ordered) / self.params.topic_group_size)))
         return [g for g in groups if len(g) > 1]
 

@@ -32,7 +32,6 @@ from sim.data.river_pacts import river_pacts
 from sim.config.schema import DOMAINS, ModelConfig, as_dataclass
 
 D = len(DOMAINS)
-GDP_YEAR = 2015   # the year of the tables' GDP (gdp_2015)
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,7 @@ class CityModel(mesa.Model):
         # censuses), so per-capita values use the same year's GDP and population.
         self.population_2020 = table["population"].to_numpy(dtype=float)
         self.population_trend = np.log(self.population_2020 / table["population_2010"].to_numpy(dtype=float)) / 10
-        self.gdp = self.gdp_at_start(table)
+        self.gdp = table["gdp"].to_numpy(dtype=float).copy()   # 2015 GDP, whatever the start year
         self.secondary_share = table["secondary_share"].to_numpy(dtype=float) / 100
         self.population = self.population_in(self.start_year)
         self.core = table["core"].to_numpy(dtype=bool)
@@ -127,16 +126,6 @@ class CityModel(mesa.Model):
         party, its mean implement disposition, held as one year's worth of evidence."""
         self.reputation = Reputation(self.traits[:, D:2 * D].mean(axis=1))
         self.edges.reputation = self.reputation.estimate()
-
-    def gdp_at_start(self, table) -> np.ndarray:
-        """Y_i(t_0): the table's 2015 GDP, back-cast (or carried forward) to another start year at
-        the model's exogenous growth per head and the city's population trend, so that a run
-        started in 1992 passes through the observed 2015 GDP on its exogenous path."""
-        gdp = table["gdp"].to_numpy(dtype=float).copy()
-        if self.start_year == GDP_YEAR:
-            return gdp
-        rate = np.log1p(self.params.growth.base_rate) + self.population_trend
-        return gdp * np.exp(rate * (self.start_year - GDP_YEAR))
 
     # ----------------------------------------------------------------- derived state
     def population_in(self, year: int) -> np.ndarray:

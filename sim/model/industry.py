@@ -28,4 +28,7 @@ def profiles(rng, province_code: np.ndarray, secondary_share: np.ndarray, sector
     share = np.where(industry, secondary_share[:, None], 1.0 - secondary_share[:, None])
     half_sum = np.where(industry, draws[:, industry].sum(axis=1, keepdims=True),
                         draws[:, ~industry].sum(axis=1, keepdims=True))
+    # A tiny concentration can underflow every draw of a half to zero: that half is then split evenly.
+    draws = np.where(half_sum > 0, draws, 1.0)
+    half_sum = np.where(half_sum > 0, half_sum, np.where(industry, industry.sum(), (~industry).sum()))
     return draws / half_sum * share

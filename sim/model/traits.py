@@ -19,8 +19,9 @@ from sim.config.schema import DOMAINS
 from sim.mechanisms.base import Trait
 
 D = len(DOMAINS)
-MODEL_AREAS = (*DOMAINS, "investment")
+MODEL_AREAS = (*DOMAINS, "investment", "unconditional")
 INVESTMENT = D                                   # index of the investment area
+UNCONDITIONAL = D + 1                            # transfers no action earns: judges no trait
 SUBSIDY = 2 * D                                  # index of the subsidy trait
 MODEL_TRAITS = (*(Trait(f"sign_{d}", d, "traits.sign") for d in DOMAINS),
                 *(Trait(f"implement_{d}", d, "traits.implement") for d in DOMAINS),

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sim.model.traits import UNCONDITIONAL
+
 
 def attention(year: int, cfg) -> float:
     """A(t): a pulse of upper-government attention at each plan year, decaying with tau_A."""
@@ -31,12 +33,15 @@ def peer_share(done: np.ndarray, group: np.ndarray) -> np.ndarray:
 class RiverPacts:
     """Ecological compensation "bets" on the water an upstream city sends downstream.
 
-    While a pact runs, both cities are bound to sign ecology agreements, the upstream city
-    meets the boundary water-quality target in a year if and only if it implements its ecology
-    commitments that year (our assumption: treatment effort is what the section measures), the
-    downstream city then pays it the stake S, otherwise it pays the stake downstream; the
-    centre adds a fixed grant G to the upstream city. The stake's swing 2S is part of the
-    upstream city's incentive to implement (in units of its base cost c_d Y_i).
+    While a pact runs, both cities are bound to sign ecology agreements (our assumption: the
+    pact's joint monitoring is an ecology agreement of both), the upstream city meets the
+    boundary water-quality target in a year if and only if it implements its ecology
+    commitments that year (our assumption: treatment effort is what the section measures; the
+    Lu River's monthly settlement becomes one yearly all-or-nothing payment), the downstream
+    city then pays it the stake S, otherwise it pays the stake downstream (our assumption: the
+    provinces that sign the pacts pass the stakes to the two cities); the centre adds a fixed
+    grant G to the upstream city. The stake's swing 2S is part of the upstream city's incentive
+    to implement (in units of its base cost c_d Y_i).
     """
 
     def __init__(self, pacts: pd.DataFrame, domain: int) -> None:
@@ -71,5 +76,7 @@ class RiverPacts:
         np.add.at(transfer, up, flow)
         np.add.at(transfer, down, -flow)
         model.credit("river_compensation", transfer, self.domain, kind="fiscal")
+        # Unconditional, so booked in the area that judges no trait: it must not make the upstream
+        # city's ecology dispositions look profitable to the cities that imitate it.
         model.credit("river_central_grant", np.bincount(up, weights=active["central_grant"].to_numpy(),
-                                                        minlength=model.n), self.domain, kind="fiscal")
+                                                        minlength=model.n), UNCONDITIONAL, kind="fiscal")
