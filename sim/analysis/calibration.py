@@ -55,15 +55,14 @@ YEARS = tuple(range(START_YEAR, END_YEAR + 1))
 CALIBRATION_SEED0 = 1000
 
 #: The calibrated entry parameters: the best stage-2 point of ``python -m sim.analysis.calibration`` (full grid,
-#: 2 + 10 seeds, 1,390 s): RMSE 4.47 cities against 16.43 for the defaults. The fit is driven by the
-#: admission rate (``max_admissions`` per ``forum_interval``: 2 every 3 years); the income, linkage and
-#: contiguity thresholds hardly bind at this rate (stage-2 RMSE 4.47-4.61 for income 0.3-0.5 and
-#: linkage 0-0.4, with or without contiguity), so they are weakly identified.
+#: 2 + 10 seeds, 713 s, Model 2 with plan-driven entry, git revision e3f52dd): RMSE 3.02 cities against
+#: 4.91 for the defaults. With entry tied to the plans, no admission cap is needed (the first model's
+#: estimate capped entry at 2 every 3 years); linkage 0.4 and contiguity hold entry back until the plans.
 CALIBRATED: dict[str, object] = {
     "income_threshold": 0.3,
-    "linkage_threshold": 0.0,
+    "linkage_threshold": 0.4,
     "forum_interval": 3,
-    "max_admissions": 2,
+    "max_admissions": 0,
     "contiguity": True,
 }
 #: The defaults of sim/mechanisms/three_tier.yaml, for comparison.
