@@ -57,8 +57,8 @@ class CityModel(mesa.Model):
         self._init_cities(region.cities)
         self._init_network()
         self._init_profiles_and_traits()
-        self.river_pacts = RiverPacts(river_pacts(self.names) if self.params.upper.river_pacts else
-                                      river_pacts([]), DOMAINS.index("ecology"))
+        self.river_pacts = RiverPacts(river_pacts(self.names if self.params.upper.river_pacts else []),
+                                      DOMAINS.index("ecology"))
         self.recorder = Recorder(self)
         self.mechanisms = [cls(self, as_dataclass(params, cls.schema) if cls.schema else params)
                            for cls, params in self._selected_mechanisms(cfg)]

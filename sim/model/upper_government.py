@@ -47,36 +47,36 @@ class RiverPacts:
     def __init__(self, pacts: pd.DataFrame, domain: int) -> None:
         self.pacts = pacts
         self.domain = domain
+        # Plain arrays, read once: the yearly hooks must not pay for pandas.
+        self.up, self.down = pacts["up"].to_numpy(int), pacts["down"].to_numpy(int)
+        self.start, self.stake = pacts["start_year"].to_numpy(int), pacts["stake"].to_numpy(float)
+        self.central_grant = pacts["central_grant"].to_numpy(float)
         self.met = np.zeros(len(pacts), dtype=bool)
-
-    def _active(self, year: int) -> pd.DataFrame:
-        return self.pacts[self.pacts["start_year"] <= year]
 
     def set_levers(self, model, unit_cost_share: float) -> None:
         """Bind both cities to sign and add the swing of the stake to the upstream city's incentive."""
-        active = self._active(model.year)
-        if active.empty:
+        active = self.start <= model.year
+        if not active.any():
             return
-        up, down = active["up"].to_numpy(), active["down"].to_numpy()
+        up, down = self.up[active], self.down[active]
         model.committed[up, self.domain] = True
         model.committed[down, self.domain] = True
-        swing = 2.0 * active["stake"].to_numpy() / (unit_cost_share * model.gdp[up])
+        swing = 2.0 * self.stake[active] / (unit_cost_share * model.gdp[up])
         np.add.at(model.implement_bonus[:, self.domain], up, swing)
 
     def settle(self, model, implemented: np.ndarray) -> None:
         """Pay the stakes by this year's implementation upstream, and the central grants."""
-        active = self._active(model.year)
-        if active.empty:
+        active = self.start <= model.year
+        if not active.any():
             return
-        up, down = active["up"].to_numpy(), active["down"].to_numpy()
-        met = implemented[up]
-        self.met = met
-        flow = np.where(met, active["stake"].to_numpy(), -active["stake"].to_numpy())
+        up, down = self.up[active], self.down[active]
+        self.met = implemented[up]
+        flow = np.where(self.met, self.stake[active], -self.stake[active])
         transfer = np.zeros(model.n)
         np.add.at(transfer, up, flow)
         np.add.at(transfer, down, -flow)
         model.credit("river_compensation", transfer, self.domain, kind="fiscal")
         # Unconditional, so booked in the area that judges no trait: it must not make the upstream
         # city's ecology dispositions look profitable to the cities that imitate it.
-        model.credit("river_central_grant", np.bincount(up, weights=active["central_grant"].to_numpy(),
-                                                        minlength=model.n), UNCONDITIONAL, kind="fiscal")
+        model.credit("river_central_grant", np.bincount(up, weights=self.central_grant[active], minlength=model.n),
+                     UNCONDITIONAL, kind="fiscal")
