@@ -1,6 +1,6 @@
 """Scale: time and peak memory against the number of cities.
 
-    python benchmarks/bench_scale.py [--sizes 250 1000 4000] [--repeats 3]
+    python benchmarks/bench_scale.py [--sizes 1000 4000 16000] [--repeats 3]
 
 ``region=synthetic region.n_cities=N``, 20 years, all three mechanisms, ``output.figures=false``.
 Each (N, repeat) runs in a fresh ``python benchmarks/bench_scale.py --child N`` process, so its
@@ -135,7 +135,7 @@ def markdown(r: dict) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[250, 1000, 4000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 4000, 16000])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     opts = parser.parse_args()

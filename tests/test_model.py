@@ -94,6 +94,20 @@ def test_agents_are_views_onto_the_arrays():
     assert len(wuhan.partners) == cfg.model.network.partners
 
 
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 30), min_size=2, max_size=8, unique=True), max_size=6))
+def test_extra_groups_reuse_the_base_pairs_exactly(blocks):
+    """A forum year computes only its new groups' pairs: the result equals a set built from scratch."""
+    cfg = load_config(FAST)
+    model = CityModel(cfg, load_region(cfg.region))
+    groups = model.base_groups.groups.with_groups([np.array(b) for b in blocks])
+    reused = model.group_set(groups, model.base_groups)
+    fresh = model.group_set(groups)
+    assert np.array_equal(reused.pair_km, fresh.pair_km) and np.array_equal(reused.pair_edge, fresh.pair_edge)
+    src, dst = groups.mem_city[groups.pair_src], groups.mem_city[groups.pair_dst]
+    assert (model.edges.src[reused.pair_edge] == src).all() and (model.edges.dst[reused.pair_edge] == dst).all()
+
+
 def test_parameters_are_shared_by_equal_configs_and_never_stale():
     """Replicates reuse one conversion of the parameters; an edited config gets its own."""
     cfg = load_config([*FAST, "+mechanism=three_tier"])

@@ -43,21 +43,27 @@ def test_great_circle_distance_wuhan_changsha():
     assert 290 < great_circle_km(xyz[0], xyz[1]) < 310
 
 
-@pytest.mark.parametrize("spread", [1.0, 2.5])
-def test_gravity_partners_match_brute_force(spread):
-    """Exact despite the k-d tree shortcut, also when a few huge cities reach far (spread)."""
-    rng = np.random.default_rng(1)
-    lat, lon = rng.uniform(25, 35, 60), rng.uniform(110, 120, 60)
-    gdp = rng.lognormal(7, spread, 60)
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(2, 400), k=st.integers(1, 12), spread=st.sampled_from([0.0, 1.0, 2.5]),
+       gamma=st.sampled_from([0.5, 1.0, 2.0, 3.0]), min_km=st.sampled_from([0.1, 10.0, 300.0]),
+       few_places=st.booleans(), seed=st.integers(0, 2**16))
+def test_gravity_partners_match_brute_force(n, k, spread, gamma, min_km, few_places, seed):
+    """Exact despite the tiered k-d tree search: the same partners in the same order as a dense
+    search (ties to the lower index), whether a few huge cities reach far (spread), GDPs tie
+    (spread 0) or cities share a seat (few_places)."""
+    rng = np.random.default_rng(seed)
+    places = rng.integers(0, min(n, 5), n) if few_places else np.arange(n)
+    lat, lon = rng.uniform(25, 35, n)[places], rng.uniform(110, 120, n)[places]
+    gdp = np.round(rng.lognormal(7, spread, n), 1)
     xyz = unit_vectors(lat, lon)
-    partners, dist = gravity_partners(xyz, gdp, k=5, gamma=2.0, min_km=10.0)
-    full = np.maximum(great_circle_km(xyz[:, None], xyz[None, :]), 10.0)
-    strength = gdp[None, :] / full**2
+    partners, dist = gravity_partners(xyz, gdp, k=k, gamma=gamma, min_km=min_km)
+    full = np.maximum(great_circle_km(xyz[:, None], xyz[None, :]), min_km)
+    strength = gdp[None, :] / full**gamma
     np.fill_diagonal(strength, -np.inf)
-    best = np.argsort(-strength, axis=1, kind="stable")[:, :5]
+    best = np.argsort(-strength, axis=1, kind="stable")[:, :min(k, n - 1)]
     assert (partners == best).all()   # same partners, strongest first
-    assert not (partners == np.arange(60)[:, None]).any()
-    assert np.allclose(dist, full[np.arange(60)[:, None], partners])
+    assert not (partners == np.arange(n)[:, None]).any()
+    assert np.allclose(dist, full[np.arange(n)[:, None], partners])
 
 
 def lattice_groups(side: int) -> Groups:

@@ -170,7 +170,7 @@ class RegionConfig:
     name: str = param(doc="embedded region, 'synthetic' or 'csv'", choices=REGION_NAMES)
     path: Optional[str] = optional(doc="csv: path of the city table")
     # Synthetic-only settings: null for the other regions, set in sim/runs/configs/region/synthetic.yaml.
-    # Set-up grows faster than linearly (gravity partners): 20,000 cities take ~16 s for one year.
+    # Time grows about linearly: 16,000 cities, all mechanisms: set-up 1.6 s, 20 years 7.5 s (2 cores).
     n_cities: Optional[int] = optional(2, 50_000, "synthetic: number of cities")
     n_provinces: Optional[int] = optional(1, 1000, "synthetic: number of provinces")
     circles_per_province: Optional[int] = optional(1, 100, "synthetic: metropolitan circles per province")

@@ -228,14 +228,18 @@ def _numeric_column(raw: pd.DataFrame, column: str, where: Where) -> pd.Series:
     if column not in raw.columns:
         return pd.Series(np.nan, index=range(len(raw)), dtype=float)
     cells = raw[column].reset_index(drop=True)
-    as_text = cells.map(lambda v: "" if v is None else str(v).strip())
-    empty = as_text.to_numpy() == ""
-    values = pd.to_numeric(cells.where(~empty, np.nan), errors="coerce").astype(float)
+    if pd.api.types.is_float_dtype(cells):   # a generated layout: NaN is an empty cell
+        values = cells.astype(float)
+        empty = values.isna().to_numpy()
+    else:
+        as_text = cells.map(lambda v: "" if v is None else str(v).strip())
+        empty = as_text.to_numpy() == ""
+        values = pd.to_numeric(cells.where(~empty, np.nan), errors="coerce").astype(float)
     bad = ~empty & ~np.isfinite(values.to_numpy())
     if bad.any():
         i = _first(bad)
         raise RegionError(
-            f"{where(i)}, column {column!r}: {as_text.iloc[i]!r} is not a number. {_UNITS[column]} "
+            f"{where(i)}, column {column!r}: {str(cells.iloc[i]).strip()!r} is not a number. {_UNITS[column]} "
             "Write it as a plain decimal number (no units, no thousands separators), or leave "
             "the cell empty if the value is unknown and the column may be missing."
         )

@@ -25,7 +25,7 @@ def river_pacts(names) -> pd.DataFrame:
     """The pacts between cities in ``names``, with their row indices as ``up`` and ``down``."""
     index = {name: i for i, name in enumerate(names)}
     table = _table()
-    present = table["upstream"].isin(index) & table["downstream"].isin(index)
-    pacts = table[present].reset_index(drop=True)
+    present = [up in index and down in index for up, down in zip(table["upstream"], table["downstream"])]
+    pacts = table[np.array(present, dtype=bool)].reset_index(drop=True)
     return pacts.assign(up=np.array([index[c] for c in pacts["upstream"]], dtype=int),
                         down=np.array([index[c] for c in pacts["downstream"]], dtype=int))

@@ -157,16 +157,23 @@ class CityModel(mesa.Model):
                 f"Use names from the region's 'name' column (e.g. '{self.names[0]}'), or {instead}.")
         return np.isin(self.names, list(names))
 
-    def group_set(self, groups: Groups) -> GroupSet:
-        """Groups with what the yearly rounds need precomputed: pair distances and edge indices."""
-        src, dst = groups.mem_city[groups.pair_src], groups.mem_city[groups.pair_dst]
+    def group_set(self, groups: Groups, known: GroupSet | None = None) -> GroupSet:
+        """Groups with what the yearly rounds need precomputed: pair distances and edge indices.
+        ``known`` holds the first groups' pairs (``Groups.with_groups`` keeps them first and in
+        order), so a forum year computes only its new groups' pairs, not the whole region's."""
+        first = len(known.pair_km) if known else 0
+        src, dst = groups.mem_city[groups.pair_src[first:]], groups.mem_city[groups.pair_dst[first:]]
         km = np.maximum(great_circle_km(self.xyz[src], self.xyz[dst]), self.params.network.min_distance_km)
-        return GroupSet(groups, km, self.edges.of_groups(groups))
+        edge = self.edges.index(src, dst)
+        if known:
+            km, edge = np.concatenate([known.pair_km, km]), np.concatenate([known.pair_edge, edge])
+        return GroupSet(groups, km, edge)
 
     def set_domain_groups(self, domains, extra: list[np.ndarray]) -> None:
         """Let an institution give some domains' cooperation rounds the base groups plus
         ``extra`` (member arrays); the group set is built once and shared by those domains."""
-        groups = self.group_set(self.base_groups.groups.with_groups(extra)) if extra else self.base_groups
+        groups = (self.group_set(self.base_groups.groups.with_groups(extra), self.base_groups) if extra
+                  else self.base_groups)
         for d in domains:
             self.domain_groups[d] = groups
 
