@@ -11,6 +11,8 @@ from functools import lru_cache
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sim.mechanisms.joint_investment as ji
 from sim.model import firms
@@ -110,6 +112,33 @@ def test_the_region_keeping_offer_is_the_smallest_that_keeps_the_nest_value():
     short = firms.inclusive_value(lower, model.market.nest) < target
     inside = targeted & (offered > 1e-6) & (offered < model.trait_upper[SUBSIDY] - 1e-9)
     assert inside.any() and short[inside].all()                    # a hair less falls short
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**16), cities=st.integers(2, 12), nest=st.floats(0.05, 1.0),
+       beta=st.floats(0.0, 20.0), upper=st.floats(0.01, 2.0), shift=st.floats(-3.0, 3.0))
+def test_the_closed_form_offer_equals_a_bisection(seed, cities, nest, beta, upper, shift):
+    """The closed-form rate is the one a 60-step bisection on the nest value finds: 0 where the
+    matched member already keeps the target, ``upper`` where no rate in range does."""
+    rng = np.random.default_rng(seed)
+    utility = rng.normal(0.0, 1.0, (6, cities))
+    matched = rng.integers(0, cities, 6)
+    target = firms.inclusive_value(utility, nest) + shift * rng.random(6)
+    rate = ji.region_keeping_offer(utility, matched, beta, nest, target, upper)
+    rows = np.arange(6)
+
+    def value(s):
+        u = utility.copy()
+        u[rows, matched] += beta * s
+        return firms.inclusive_value(u, nest)
+
+    low, high = np.zeros(6), np.full(6, upper)
+    for _ in range(60):
+        mid = (low + high) / 2
+        ok = value(mid) >= target
+        high, low = np.where(ok, mid, high), np.where(ok, low, mid)
+    expected = np.where(value(np.zeros(6)) >= target, 0.0, high)
+    assert np.allclose(rate, expected, rtol=1e-7, atol=1e-9 * max(1.0, upper))
 
 
 def test_joint_promotion_lowers_the_offer_that_keeps_the_region():

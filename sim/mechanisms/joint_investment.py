@@ -79,24 +79,23 @@ def common_offer(value_utility: np.ndarray, outside: float, beta: float, stay_ta
 
 
 def region_keeping_offer(utility: np.ndarray, matched: np.ndarray, beta: float, nest: float,
-                         target: np.ndarray, upper: float, steps: int = 40) -> np.ndarray:
+                         target: np.ndarray, upper: float) -> np.ndarray:
     """Per row (sector), the smallest rate s in [0, upper] at which the market ``utility`` (the
     members' bids withdrawn) with beta s added at column ``matched`` has a nest value at least
-    ``target`` (the value under independent bids): bisection, the value rising with s."""
+    ``target`` (the value under independent bids); ``upper`` where none does.
+
+    Closed form: I(s) = lambda ln(E + exp((U_m + beta s) / lambda)), E the other cities' sum of
+    exp(U_j / lambda), so I(s) = target at s = (target + lambda ln(1 - E e^(-target/lambda)) - U_m) / beta.
+    """
     rows = np.arange(len(matched))
-
-    def value(rate):
-        u = utility.copy()
-        u[rows, matched] += beta * rate
-        return inclusive_value(u, nest)
-
-    low, high = np.zeros(len(matched)), np.full(len(matched), float(upper))
-    enough = value(low) >= target
-    for _ in range(steps):
-        mid = (low + high) / 2
-        ok = value(mid) >= target
-        high, low = np.where(ok, mid, high), np.where(ok, low, mid)
-    return np.where(enough, 0.0, high)
+    others = utility.copy()
+    others[rows, matched] = -np.inf
+    rest = np.exp((inclusive_value(others, nest) - target) / nest)   # E e^(-target/lambda)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = (target + nest * np.log1p(-rest) - utility[rows, matched]) / beta
+    reachable = (rest < 1.0) & (beta > 0) & (rate <= upper)
+    enough = inclusive_value(utility, nest) >= target
+    return np.where(enough, 0.0, np.where(reachable, np.maximum(rate, 0.0), float(upper)))
 
 
 def draw_by_weight(rng, weight: np.ndarray, column: np.ndarray) -> np.ndarray:
