@@ -64,11 +64,11 @@ def targets(results: dict) -> list[dict]:
     if "default" in results:
         d = results["default"]
         py = d["model_seconds_per_year"]
-        rows.append(target("default run: model time per simulated year (all mechanisms)", py["median"] * 1e3, 10,
+        rows.append(target("default run: model time per simulated year (all mechanisms)", py["median"] * 1e3, 1,
                            "ms", False, [py["load"]]))
         c = d["commands"]["three_tier_with_figures"]
         rows.append(target("`python -m sim run +mechanism=three_tier`, whole command with figures",
-                           c["wall_s"]["median"], 4, "s", False, [c["load"]]))
+                           c["wall_s"]["median"], 2, "s", False, [c["load"]]))
     if "scale" in results:
         s = results["scale"]
         big = max(s["rows"], key=lambda r: r["n_cities"])
@@ -90,12 +90,12 @@ def targets(results: dict) -> list[dict]:
         w = results["sweeps"]
         n2, batch = w["sweep_n2"], w["batch_run"]
         ratio = w["ratio_sweep_to_batch_run"]
-        rows.append(target("sweep runs/s relative to mesa.batch_run", ratio, 2, "x", True, [n2["load"], batch["load"]],
+        rows.append(target("sweep runs/s relative to mesa.batch_run", ratio, 3, "x", True, [n2["load"], batch["load"]],
                            low=ratio / slowdown(batch["load"], 2), high=ratio * slowdown(n2["load"], 2)))
         if "parallel_efficiency" in w:
             eff = w["parallel_efficiency"] * 100
             n1 = w["sweep_n1"]
-            rows.append(target("sweep parallel efficiency on 2 cores, T1 / (2 T2)", eff, 80, "%", True,
+            rows.append(target("sweep parallel efficiency on 2 cores, T1 / (2 T2)", eff, 85, "%", True,
                                [n1["load"], n2["load"]], low=eff / slowdown(n1["load"], 1),
                                high=eff * slowdown(n2["load"], 2), fmt="{:.1f}"))
     if "engine" in results:

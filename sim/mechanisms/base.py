@@ -17,9 +17,10 @@ balance = 0; the shared test harness checks this identity for every registered m
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import pandas as pd
+if TYPE_CHECKING:   # not imported for real: a bad command line fails before pandas loads
+    import pandas as pd
 
 
 @dataclass(frozen=True)

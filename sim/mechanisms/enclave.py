@@ -21,14 +21,16 @@ Parks are kept as a struct of arrays (:class:`Parks`); nothing loops over city p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from sim.errors import ConfigError
 from sim.mechanisms.base import Mechanism, Trait
 from sim.config.schema import param
+
+if TYPE_CHECKING:   # tables are built after the run; a bad command line fails before pandas loads
+    import pandas as pd
 
 RULES = ("proportional", "shapley", "nash", "fixed", "in_situ")
 REASONS = ("renege_detected", "sender_participation", "host_participation")
@@ -400,6 +402,8 @@ class Enclave(Mechanism):
 
     def _parks_table(self) -> pd.DataFrame:
         """One row per park: who, when, which rule, money over its life, how and when it ended."""
+        import pandas as pd
+
         pk, names = self.parks, self.model.names
         revenue = pk.revenue
         return pd.DataFrame({
@@ -418,6 +422,8 @@ class Enclave(Mechanism):
 
     def _yearly_table(self) -> pd.DataFrame:
         """One row per park and year of operation (long format), status at the end of the year."""
+        import pandas as pd
+
         columns = ("park", "year", "revenue", "to_sender", "to_host", "sanction", "renege", "reason")
         if not self.year_blocks:
             frame = pd.DataFrame({c: np.zeros(0, dtype=float if c in ("revenue", "to_sender", "to_host",

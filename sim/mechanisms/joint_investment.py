@@ -18,15 +18,17 @@ secret; a caught outbidder is fined and kept off the platform for T_ex years.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from sim.mechanisms.base import Mechanism, Trait
 from sim.model.firms import inclusive_value
 from sim.model.traits import SUBSIDY
 from sim.config.schema import param
+
+if TYPE_CHECKING:   # tables are built after the run; a bad command line fails before pandas loads
+    import pandas as pd
 
 MEMBERSHIP = ("all", "list", "opt_in")
 OFFER_RULES = ("keep_region", "beat_outside")
@@ -300,6 +302,8 @@ class JointInvestment(Mechanism):
                 "platform_lead_transfers_total": float(timeseries["platform_lead_transfers"].sum())}
 
     def tables(self) -> dict[str, pd.DataFrame]:
+        import pandas as pd
+
         columns = ("year", "city", "name", "fine", "excluded_through")
         exclusions = pd.DataFrame(self.exclusion_rows, columns=list(columns))
         cities = pd.DataFrame({"city": np.arange(self.model.n), "name": self.model.names,

@@ -14,13 +14,15 @@ coordination council grew from 14 (1992) to 41 (2019) members (seed documents 00
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from sim.mechanisms.base import Mechanism
 from sim.config.schema import DOMAINS, param
+
+if TYPE_CHECKING:   # tables are built after the run; a bad command line fails before pandas loads
+    import pandas as pd
 
 RULES = ("keep", "proportional", "shapley", "nash", "fixed", "in_situ")
 
@@ -255,6 +257,8 @@ class ThreeTier(Mechanism):
                 "council_cost_total": float(costs)}
 
     def tables(self) -> dict[str, pd.DataFrame]:
+        import pandas as pd
+
         joined = self.joined >= 0
         return {"council": pd.DataFrame({"city": np.flatnonzero(joined), "name": self.model.names[joined],
                                          "joined": self.joined[joined]}).sort_values(["joined", "city"])}
