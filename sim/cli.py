@@ -18,7 +18,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from sim.config.loading import register_schema, validate
+from sim.config.loading import config_error, register_schema, unknown_override_keys, validate
 from sim import interrupts
 from sim.errors import UserError
 from sim.extras import require
@@ -205,6 +205,10 @@ def _dispatch(args: list[str]) -> int:
     try:
         if name == "run":
             register_schema()   # the schema and the mechanisms' configs (reproduce has its own tree)
+            typos = unknown_override_keys(args[1:])
+            if typos:
+                raise config_error(typos, args[1:], {}, command="run", example="key=value",
+                                   listing="docs/ODD.md lists every parameter with its range")
             if any(a.startswith(("hydra/launcher=slurm", "hydra/launcher=submitit")) for a in args):
                 require("hydra_plugins.hydra_submitit_launcher", "slurm", "A sweep on SLURM (hydra/launcher=slurm)")
         rest = _with_default_sweeper(args[1:]) if name == "run" else args[1:]

@@ -119,6 +119,20 @@ def test_unknown_keys_and_wrong_types_fail(tmp_path, override, expected):
     assert not list(tmp_path.rglob("summary.json"))
 
 
+@pytest.mark.parametrize("args, near", [
+    (("model.network.partnres=3",), "model.network.partners"),
+    (("-m", "seeed=1,2"), "seed"),
+    (("+mechanism=enclave", "mechanism.enclave.renege_rat=0.5"), "mechanism.enclave.renege_rate"),
+])
+def test_a_misspelt_key_gets_our_error_with_the_nearest_name(tmp_path, args, near):
+    """Not Hydra's message, whose advice '+key=value' would add a key that nothing reads."""
+    proc = sim(tmp_path, "run", *args)
+    assert proc.returncode == 2
+    assert f"did you mean {near}?" in proc.stderr and "Nothing was run" in proc.stderr
+    assert "+" + args[-1] not in proc.stderr and "HYDRA_FULL_ERROR" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []   # no run or sweep folder, no log
+
+
 def test_bad_region_file_is_a_clear_error(tmp_path):
     (tmp_path / "cities.csv").write_text("name,province,lat,lon,gdp_2015,population_2020\nA,P,30,114,-5,100\n"
                                          "B,P,31,115,10,100\n")

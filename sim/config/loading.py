@@ -99,6 +99,28 @@ def unknown_keys(cfg: DictConfig) -> list[tuple[str, str]]:
     return problems
 
 
+CONFIG_GROUPS = ("region", "model", "mechanism", "experiment", "debug")   # key=value chooses a file there
+
+
+def unknown_override_keys(overrides: Sequence[str]) -> list[tuple[str, str]]:
+    """Plain ``key=value`` overrides (sweeps included) whose key no schema declares, found before
+    Hydra composes: Hydra would reject them with its own message, whose advice ('+key=value')
+    only adds a key that nothing reads."""
+    known = {key for key, _ in leaf_fields(Config)}
+    known |= {f"mechanism.{name}.{key}" for name, schema in registry.schemas().items()
+              for key, _ in leaf_fields(schema)}
+    problems = []
+    for item in overrides:
+        key = item.split("=", 1)[0]
+        if ("=" not in item or item.startswith(("+", "~", "-", "hydra")) or "/" in key or key in CONFIG_GROUPS
+                or key in known or any(k.startswith(key + ".") for k in known)):
+            continue
+        near = difflib.get_close_matches(key, known, n=1)
+        problems.append((key, f"{key} is not a parameter of the schema"
+                              f"{f' (did you mean {near[0]}?)' if near else ''}"))
+    return problems
+
+
 def range_problems(cfg: DictConfig) -> list[tuple[str, str]]:
     """(key, problem) for every key the schema does not know, and every leaf value outside its
     schema range or choices."""
