@@ -9,6 +9,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 
 from sim.analysis import calibration, design_runs, stats as analysis_stats, validate
@@ -16,7 +18,8 @@ from sim.analysis import validation_checks as checks, validation_measures as mea
 from sim.config.loading import config_hash, load_config
 
 CHECK_FIELDS = ("id", "pattern", "claim", "statistic", "value", "interval", "band", "band_text", "band_source",
-                "pass", "n_seeds", "overrides", "per_seed")
+                "pass", "n_seeds", "overrides", "per_seed", "status", "null")
+STATUSES = ("FAIL", "validated", "not diagnostic", "inconclusive", "unchecked")
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +61,8 @@ def test_quick_mode_exit_code_is_one_iff_a_check_failed(quick):
 def test_quick_mode_report_and_figures(quick):
     out, _ = quick
     report = (out / "report.md").read_text()
-    assert "| check | statistic | value | 95% interval | band | result |" in report
+    assert "| check | statistic | value | 95% interval | band | result | null model |" in report
+    assert report.count("*Null models.* Under '") == 7
     for pid in ("P1", "P2", "P3", "P4", "P5", "P8", "P9"):
         assert f"## {pid} " in report
     for stem in ("p1_council_size", "p1_entry_order", "p2_cooperation"):
@@ -67,6 +71,68 @@ def test_quick_mode_report_and_figures(quick):
         assert json.loads((out / "figures" / f"{stem}.json").read_text())["command"].startswith(
             "python -m sim validate")
     assert not list(out.rglob("*.tmp"))
+
+
+def test_every_check_is_also_run_under_its_null_model(quick):
+    """A check's status follows from its own verdict and its null's, and the null's runs are the
+    check's designs with just the null's keys changed."""
+    out, _ = quick
+    result = json.loads((out / "validation.json").read_text())
+    null_of = checks.nulls(checks.null_facts())
+    statuses = {}
+    for c in (c for p in result["patterns"] for c in p["checks"]):
+        n = c["null"]
+        assert n["name"] == null_of[c["id"]].name and n["why"]
+        changed = null_of[c["id"]].changes
+        for design, overrides in c["overrides"].items():
+            if design in changed:
+                assert n["overrides"][design] == list(checks.with_changes(tuple(overrides), changed[design]))
+                assert n["overrides"][design] != overrides
+            else:
+                assert n["overrides"][design] == overrides
+        defined = all(v is not None and np.isfinite(v) for v in n["interval"])
+        expected = ("FAIL" if not c["pass"] else "unchecked" if not defined else "not diagnostic" if n["pass"]
+                    else "validated" if n["excluded"] else "inconclusive")
+        assert c["status"] == expected in STATUSES
+        statuses[c["id"]] = c["status"]
+    assert result["not_diagnostic"] == [k for k, s in statuses.items() if s == "not diagnostic"]
+    assert result["validated"] == [k for k, s in statuses.items() if s == "validated"]
+    # A null that only restates the default (circles are no groups by default) gives the same runs:
+    p8 = next(c for p in result["patterns"] for c in p["checks"] if c["id"] == "P8b")
+    assert p8["null"]["value"] == pytest.approx(p8["value"]) and p8["status"] == "not diagnostic"
+
+
+def test_every_check_has_a_null_that_changes_only_its_own_designs():
+    designs = checks.run_designs_spec(True, calibration.CALIBRATED)
+    null_of = checks.nulls(checks.null_facts())
+    assert {"P1a", "P2c", "P3a", "P4e", "P5d", "P8a", "P9b"} <= set(null_of)
+    for null in null_of.values():
+        assert set(null.changes) <= set(designs) and null.why
+    named = checks.null_designs(designs, null_of)
+    assert all(name.split(" | ")[0] in designs for name in named)
+    identical = null_of["P3a"].changes["baseline_my"]
+    assert "model.domains.innovation.rivalry=0.0" in identical and "model.domains.industry.grant=0.5" in identical
+    assert not any(o.startswith("model.domains.infrastructure.") for o in identical)
+
+
+@given(st.lists(st.sampled_from(["a=1", "b=2", "+c=3", "d=[1,2]"]), max_size=4, unique=True),
+       st.lists(st.sampled_from(["a=9", "c=9", "e=9"]), max_size=3, unique=True))
+def test_with_changes_replaces_keys_and_keeps_the_rest(design, changes):
+    out = checks.with_changes(tuple(design), tuple(changes))
+    keys = [o.lstrip("+~").split("=")[0] for o in out]
+    assert len(keys) == len(set(keys))                     # each key once: the null's value wins
+    assert out[len(out) - len(changes):] == tuple(changes)
+    assert [o for o in design if o.lstrip("+").split("=")[0] not in {c.split("=")[0] for c in changes}] == \
+        list(out[:len(out) - len(changes)])
+
+
+def test_a_strict_band_excludes_its_bound_and_excludes_needs_the_whole_interval_outside():
+    below = checks.Band(-math.inf, 0, "< 0", strict=True)
+    assert not below.holds(0, 0) and below.excludes(0, 0) and below.holds(-2, -1e-9)
+    assert not below.excludes(-1, 1) and not below.holds(-1, 1)     # across the bound: neither
+    closed = checks.Band(2, 2.8)
+    assert closed.holds(2, 2.8) and closed.excludes(1, 1.99) and not closed.excludes(1.5, 2.1)
+    assert not closed.excludes(math.nan, 1.0)
 
 
 def test_quick_mode_uses_the_calibrated_council_and_the_founders(quick):

@@ -25,6 +25,11 @@ mean is known to lie in the band. Intervals are Student-t intervals of the mean 
 statistics of the seed-mean trajectory with a percentile bootstrap over seeds
 (:func:`sim.analysis.stats.bootstrap_trajectories`). A statistic that is undefined in a run (e.g.
 no violating park formed) drops that seed; the number of seeds used is reported.
+
+Null models: every check is also evaluated under a null model (:func:`~sim.analysis.validation_checks.nulls`),
+its designs with the pattern's cause removed. A passing check is *validated* only if the null's
+whole interval lies outside the band, *not diagnostic* if it lies inside (the null passes too),
+*inconclusive* if it straddles a bound; the exit code still follows pass and fail.
 ``--quick`` runs 3 seeds and a 10-year horizon (P1 keeps its 28 years): it exercises every code
 path, but its intervals are too wide for its verdicts to mean much.
 
@@ -47,7 +52,8 @@ from sim.analysis import calibration
 from sim.analysis.design_runs import RunRecord, run_designs
 from sim.analysis.formatting import quantity
 from sim.analysis.stats import CONFIDENCE
-from sim.analysis.validation_checks import CHECKS, PATTERNS, QUICK_YEARS, run_designs_spec
+from sim.analysis.validation_checks import (CHECKS, PATTERNS, QUICK_YEARS, evaluate_nulls, null_designs, null_facts,
+                                            nulls, run_designs_spec)
 from sim.analysis.validation_report import check_interval, model_facts, report_markdown
 from sim.analysis.validation_figures import figures
 from sim.files import write_json, write_text
@@ -60,22 +66,35 @@ def validate(n_seeds: int, quick: bool = False, jobs: int = 1, p1_params: dict |
     """Run every design for seeds 0..n_seeds-1 and evaluate every check; returns (results, runs)."""
     p1 = dict(calibration.CALIBRATED if p1_params is None else p1_params)
     designs = run_designs_spec(quick, p1)
+    null_of = nulls(null_facts())
+    all_designs = {**designs, **null_designs(designs, null_of)}
     started = time.time()
-    progress(f"validation: {len(designs)} designs x {n_seeds} seeds on {jobs} process(es)")
-    runs = run_designs(designs, list(range(n_seeds)), jobs)
-    checks = [check.evaluate(designs) for make in CHECKS for check in make(runs)]
+    progress(f"validation: {len(designs)} designs and {len(all_designs) - len(designs)} null designs x {n_seeds} "
+             f"seeds on {jobs} process(es)")
+    runs = run_designs(all_designs, list(range(n_seeds)), jobs)
+    checks = [check.evaluate(all_designs) for make in CHECKS for check in make(runs)]
+    under_null = evaluate_nulls(runs, all_designs, null_of)
+    for c in checks:
+        c.update(null_verdict(c, null_of[c["id"]], under_null[c["id"]]))
     patterns = []
     for pid, meta in PATTERNS.items():
         own = [c for c in checks if c["pattern"] == pid]
-        patterns.append({"id": pid, **meta, "pass": all(c["pass"] for c in own), "checks": own})
+        patterns.append({"id": pid, **meta, "pass": all(c["pass"] for c in own),
+                         "validated": all(c["status"] == "validated" for c in own), "checks": own})
     first = runs["baseline_my"][0].summary
     p1_paths = calibration.council_paths(runs["p1_council_yrd"])
     results = {
         "quick": quick, "n_seeds": n_seeds, "seeds": [0, n_seeds - 1], "confidence": CONFIDENCE,
         "decision_rule": "a check passes if its whole 95% interval lies inside the band; a pattern passes if all "
                          "its checks pass",
+        "null_rule": "a passing check is validated only if its null model clearly fails it (the null's whole "
+                     "95% interval lies outside the band); if the null passes too (its whole interval inside) the "
+                     "check is not diagnostic, if the null's interval straddles a bound it is inconclusive, and "
+                     "if the null's statistic is undefined it is unchecked",
         "all_pass": all(p["pass"] for p in patterns),
         "failed": [c["id"] for c in checks if not c["pass"]],
+        "not_diagnostic": [c["id"] for c in checks if c["status"] == "not diagnostic"],
+        "validated": [c["id"] for c in checks if c["status"] == "validated"],
         "calibration": {"parameters": p1, "source": "sim.analysis.calibration.CALIBRATED" if p1_params is None else "argument",
                         "rmse": calibration.pooled_rmse(list(p1_paths)),
                         "years": list(calibration.YEARS), "data_path": calibration.data_path().tolist(),
@@ -87,6 +106,19 @@ def validate(n_seeds: int, quick: bool = False, jobs: int = 1, p1_params: dict |
         "seconds": round(time.time() - started, 1),
     }
     return results, runs
+
+
+def null_verdict(check: dict, null, evaluated: dict) -> dict:
+    """The check's null model and its result, and the check's status: FAIL; validated (the null's
+    whole interval lies outside the band); not diagnostic (inside it: the null passes too);
+    inconclusive (the null's interval straddles a bound); unchecked (the null's statistic is undefined)."""
+    defined = all(v is not None and np.isfinite(v) for v in evaluated["interval"])
+    status = ("FAIL" if not check["pass"] else "unchecked" if not defined else "not diagnostic" if evaluated["pass"]
+              else "validated" if evaluated["excluded"] else "inconclusive")
+    return {"status": status, "null": {
+        "name": null.name, "why": null.why, "overrides": evaluated["overrides"], "value": evaluated["value"],
+        "interval": evaluated["interval"], "n_seeds": evaluated["n_seeds"], "pass": evaluated["pass"],
+        "excluded": evaluated["excluded"]}}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -127,9 +159,12 @@ def main(argv: list[str] | None = None) -> int:
     write_text(report_markdown(results, command, written, model_facts()), out / "report.md")
     for p in results["patterns"]:
         for c in p["checks"]:
-            print(f"  {c['id']:<4} {'pass' if c['pass'] else 'FAIL'}  {quantity(c['value'], c['unit']):>9} "
-                  f"{check_interval(c):<24} band {c['band_text']}")
+            print(f"  {c['id']:<4} {c['status']:<14} {quantity(c['value'], c['unit']):>9} "
+                  f"{check_interval(c):<24} band {c['band_text']}; null ({c['null']['name']}) "
+                  f"{quantity(c['null']['value'], c['unit'])}")
     print(f"{'All patterns pass.' if results['all_pass'] else 'Failed: ' + ', '.join(results['failed'])}")
+    if results["not_diagnostic"]:
+        print(f"Not diagnostic (their null models pass them too): {', '.join(results['not_diagnostic'])}")
     print(f"Results: {out.resolve()}")
     return 0 if results["all_pass"] else 1
 

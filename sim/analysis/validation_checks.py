@@ -32,9 +32,16 @@ class Band:
     low: float = -math.inf
     high: float = math.inf
     text: str = ""
+    strict: bool = False   # "> 0", "< 0": the interval may not touch the bound (a null's exact 0 is no effect)
 
     def holds(self, low: float, high: float) -> bool:
-        return bool(np.isfinite(low) and np.isfinite(high) and low >= self.low and high <= self.high)
+        inside = (low > self.low and high < self.high) if self.strict else (low >= self.low and high <= self.high)
+        return bool(np.isfinite(low) and np.isfinite(high) and inside)
+
+    def excludes(self, low: float, high: float) -> bool:
+        """The whole interval lies outside the band (what a null model must show)."""
+        outside = (high <= self.low or low >= self.high) if self.strict else (high < self.low or low > self.high)
+        return bool(np.isfinite(low) and np.isfinite(high) and outside)
 
     def as_list(self) -> list:
         return [None if math.isinf(self.low) else self.low, None if math.isinf(self.high) else self.high]
@@ -72,7 +79,7 @@ class Check:
             "statistic": self.statistic, "unit": self.unit, "value": mean, "interval": [low, high],
             "interval_method": how,
             "band": self.band.as_list(), "band_text": self.band.text, "band_source": self.band_source,
-            "pass": self.band.holds(low, high), "n_seeds": n,
+            "pass": self.band.holds(low, high), "excluded": self.band.excludes(low, high), "n_seeds": n,
             "overrides": {d: list(designs[d]) for d in self.designs},
             "per_seed": [None if not np.isfinite(v) else float(v) for v in np.asarray(self.values, float)],
             "note": self.note, **({"extra": self.extra} if self.extra else {}),
@@ -160,10 +167,10 @@ def checks_p1(runs) -> list[Check]:
               "our choice: about 10% of the final size (41), i.e. within one admission round of the data",
               design, rmse, "cities", extra={"council_size_by_data_year": by_year, "data": calibration.COUNCIL_DATA}),
         Check("P1b", "P1", "Spearman correlation, across non-founders, of entry year with GDP per capita (2015)",
-              Band(-math.inf, 0, "< 0 (poorer join later)"), "docs/ODD.md section 1", design,
+              Band(-math.inf, 0, "< 0 (poorer join later)", strict=True), "docs/ODD.md section 1", design,
               np.array([entry_correlation(r.cities["joined"], per_capita, founders, end) for r in recs]), "rho"),
         Check("P1c", "P1", "Spearman correlation, across non-founders, of entry year with distance to Shanghai",
-              Band(0, math.inf, "> 0 (more distant join later)"), "docs/ODD.md section 1", design,
+              Band(0, math.inf, "> 0 (more distant join later)", strict=True), "docs/ODD.md section 1", design,
               np.array([entry_correlation(r.cities["joined"], km, founders, end) for r in recs]), "rho"),
     ]
 
@@ -195,7 +202,7 @@ def checks_p2(runs) -> list[Check]:
               ("baseline_my",), np.array([o[1] for o in own]), "share",
               estimate=bootstrap_trajectories([matrix(base)], decline)),
         Check("P2c", "P2", "relative decline of the seed-mean index, three_tier minus baseline (seeds paired)",
-              Band(-math.inf, 0, "< 0 (three-tier stays nearer the peak)"), "docs/ODD.md section 1",
+              Band(-math.inf, 0, "< 0 (three-tier stays nearer the peak)", strict=True), "docs/ODD.md section 1",
               ("three_tier_my", "baseline_my"), np.array([a[1] - b[1] for a, b in zip(own_tt, own)]), "share",
               estimate=bootstrap_trajectories([matrix(tt), matrix(base)], lambda a, b: decline(a) - decline(b)),
               extra={"peak_year_three_tier": bootstrap_trajectories([matrix(tt)], peak_year)[:3]}),
@@ -215,7 +222,7 @@ def checks_p3(runs) -> list[Check]:
                                                                      for r in base])) for d in DOMAINS},
                   "mean_similarity": float(np.mean([r.cities["similarity"].mean() for r in base]))}),
         Check("P3b", "P3", "agreements per delivered project (all domains, all years), baseline",
-              Band(1.0, math.inf, "> 1"), "Liu & Chen 2021: more agreements signed than projects delivered",
+              Band(1.0, math.inf, "> 1", strict=True), "Liu & Chen 2021: more agreements signed than projects delivered",
               ("baseline_my",), np.array([_summary("agreements_per_project")(r) for r in base]), "ratio"),
     ]
 
@@ -241,7 +248,7 @@ def checks_p4(runs) -> list[Check]:
                          (design,), np.array([r.timeseries["core_periphery_ratio"].iloc[-1]
                                               / r.timeseries["core_periphery_ratio"].iloc[0] for r in recs]), "ratio"))
     out.append(Check("P4e", "P4", "Theil index, final year: three_tier+enclave (proportional rule fixed by the "
-                     "council) minus baseline (paired)", Band(-math.inf, 0, "< 0"), "docs/ODD.md section 1",
+                     "council) minus baseline (paired)", Band(-math.inf, 0, "< 0", strict=True), "docs/ODD.md section 1",
                      ("council_enclave_my", "baseline_my"),
                      _paired(runs["council_enclave_my"], runs["baseline_my"], _summary("theil_final")), "Theil T",
                      extra={"council_only_minus_baseline": mean_interval(
@@ -257,18 +264,18 @@ def checks_p5(runs) -> list[Check]:
     recovered = (float(np.nanmean(back)) / -float(np.nanmean(cut))) if np.nanmean(cut) < 0 else math.nan
     return [
         Check("P5a", "P5", "Spearman correlation across cities of industrial similarity (to gravity partners) with "
-              "the city's subsidy offer (mean over the run), baseline", Band(0, math.inf, "> 0"),
+              "the city's subsidy offer (mean over the run), baseline", Band(0, math.inf, "> 0", strict=True),
               "docs/ODD.md section 1; Liu & Chen 2021", ("baseline_my",),
               np.array([rank_correlation(r.cities["similarity"], r.cities["subsidy_mean"]) for r in base]), "rho"),
         Check("P5b", "P5", "subsidy per placed firm, joint_investment minus baseline (paired)",
-              Band(-math.inf, 0, "< 0"), "docs/ODD.md section 1", ("platform_my", "baseline_my"), cut,
+              Band(-math.inf, 0, "< 0", strict=True), "docs/ODD.md section 1", ("platform_my", "baseline_my"), cut,
               "100 million yuan"),
         Check("P5c", "P5", "share of arriving firms lost to the outside, joint_investment minus baseline (paired)",
               Band(-math.inf, 0.01, "<= +0.01 (at most one percentage point more)"),
               "'without losing firms' (docs/ODD.md section 1), with a tolerance of 1 pp of arriving firms",
               ("platform_my", "baseline_my"), _paired(ji, base, _summary("firms_lost_share")), "share"),
         Check("P5d", "P5", "subsidy per placed firm, platform with detection 0 and outbid propensity 0.9 minus the "
-              "default platform (paired)", Band(0, math.inf, "> 0 (the cut unravels)"), "docs/ODD.md section 1",
+              "default platform (paired)", Band(0, math.inf, "> 0 (the cut unravels)", strict=True), "docs/ODD.md section 1",
               ("platform_undetected_my", "platform_my"), back, "100 million yuan",
               extra={"share_of_cut_recovered": recovered}),
     ]
@@ -279,7 +286,7 @@ def checks_p8(runs) -> list[Check]:
     for cid, design, label in (("P8a", "baseline_my", "Middle Yangtze"), ("P8b", "baseline_yrd", "YRD (41 cities)")):
         recs = runs[design]
         out.append(Check(cid, "P8", f"joint-project strength per linked pair, same circle over other pairs, "
-                         f"baseline, {label}", Band(1.0, math.inf, "> 1"), "docs/ODD.md section 1", (design,),
+                         f"baseline, {label}", Band(1.0, math.inf, "> 1", strict=True), "docs/ODD.md section 1", (design,),
                          np.array([circle_link_ratio(r.links, r.cities["circle"]) for r in recs]), "ratio"))
     return out
 
@@ -288,12 +295,12 @@ def checks_p9(runs) -> list[Check]:
     prop, situ = runs["enclave_proportional_my"], runs["enclave_in_situ_my"]
     return [
         Check("P9a", "P9", "dissolutions per park-year, parks violating a money participation constraint at "
-              "formation minus compliant parks (proportional rule)", Band(0, math.inf, "> 0"),
+              "formation minus compliant parks (proportional rule)", Band(0, math.inf, "> 0", strict=True),
               "docs/ODD.md section 1", ("enclave_proportional_my",),
               np.array([hazard(r.summary, "enclave_dissolved_violating")
                         - hazard(r.summary, "enclave_dissolved_compliant") for r in prop]), "per park-year"),
         Check("P9b", "P9", "dissolutions per park-year, in-situ rule minus proportional rule (paired)",
-              Band(0, math.inf, "> 0"), "docs/ODD.md sections 1 and 7.11.2 (in situ never meets the sender's constraint)",
+              Band(0, math.inf, "> 0", strict=True), "docs/ODD.md sections 1 and 7.11.2 (in situ never meets the sender's constraint)",
               ("enclave_in_situ_my", "enclave_proportional_my"),
               _paired(situ, prop, lambda r: pooled_hazard(r.summary)),
               "per park-year"),
@@ -301,3 +308,97 @@ def checks_p9(runs) -> list[Check]:
 
 
 CHECKS = (checks_p1, checks_p2, checks_p3, checks_p4, checks_p5, checks_p8, checks_p9)
+
+
+# ---------------------------------------------------------------- null models
+@dataclass(frozen=True)
+class Null:
+    """A model that should not produce a check's pattern: some of the check's designs with overrides
+    that remove the cause the pattern claims. A check that its null also passes is not diagnostic:
+    the model would pass it without the mechanism the pattern is about (docs/ODD.md 1.2)."""
+
+    name: str
+    why: str
+    changes: dict[str, tuple[str, ...]]   # design -> overrides that replace or add keys of that design
+
+
+def _key(override: str) -> str:
+    return override.lstrip("+~").split("=", 1)[0]
+
+
+def with_changes(design: tuple[str, ...], changes: tuple[str, ...]) -> tuple[str, ...]:
+    """``design`` with every key that ``changes`` sets dropped, then ``changes`` appended."""
+    replaced = {_key(c) for c in changes}
+    return tuple(o for o in design if _key(o) not in replaced) + tuple(changes)
+
+
+def nulls(facts: dict) -> dict[str, Null]:
+    """The null model of every check, by check id. ``facts``: the defaults some nulls restore
+    (:func:`null_facts`)."""
+    blind = Null("blind entry", "entry ignores income, gravity linkage to members and contiguity, so nothing "
+                 "orders applicants by income or distance", {"p1_council_yrd": (
+                     "mechanism.three_tier.income_threshold=0", "mechanism.three_tier.linkage_threshold=0",
+                     "mechanism.three_tier.contiguity=false")})
+    no_pulse = Null("no plan", "no attention pulse (no plan year), so nothing makes cooperation peak after 2015",
+                    {"baseline_my": ("model.attention.plan_years=[]",)})
+    council_inert = Null("council inert", "the council never forms (no founders), so three-tier operation does "
+                         "nothing", {"three_tier_my": ("mechanism.three_tier.founders=none",)})
+    same_domains = Null("identical domains", "all five domains take infrastructure's parameters (synergy, cost, "
+                        "kept share, rivalry, threshold, lag, grant, negotiation), so nothing sets 'three more' "
+                        "apart from 'three less'", {"baseline_my": facts["identical_domains"]})
+    exogenous = Null("exogenous growth", "payoffs do not feed growth (phi = 0): GDP follows its exogenous path "
+                     "from the data, whatever the cities do",
+                     {d: ("model.growth.payoff_elasticity=0",) for d in ("baseline_my", "baseline_yrd")})
+    enclave_inert = Null("enclaves inert", "no park can form (maximum distance 0): only the council acts",
+                         {"council_enclave_my": ("mechanism.enclave.max_distance_km=0",)})
+    frozen = Null("frozen offers", "no learning and no best-response adjustment: each city keeps its initial "
+                  "subsidy draw, independent of its similarity to its partners",
+                  {"baseline_my": ("model.learning.revision_rate=0", "model.firms.adjustment=0")})
+    platform_inert = Null("platform inert", "the platform has no members, so it does nothing",
+                          {"platform_my": ("mechanism.joint_investment.membership=list",
+                                           "mechanism.joint_investment.members=[]")})
+    forced_outbids = Null("detection kept", "outbid propensity forced to 0.9 as in the check, but detection at its "
+                          f"default ({facts['platform_detection']}): if the cut unravels anyway, the forced "
+                          "propensity, not rare detection, unravels it",
+                          {"platform_undetected_my": (
+                              f"mechanism.joint_investment.detection={facts['platform_detection']}",)})
+    no_circles = Null("circles play no role", "circles are not cooperation groups (circle_groups=false, the "
+                      "default): whatever favours same-circle pairs comes from distance and size alone",
+                      {d: ("model.network.circle_groups=false",) for d in ("baseline_my", "baseline_yrd")})
+    no_renege = Null("no reneging", "hosts never withhold the sender's share (renege rate 0), so a violated "
+                     "participation constraint cannot end a park through reneging",
+                     {d: ("mechanism.enclave.renege_rate=0",) for d in ("enclave_proportional_my",
+                                                                         "enclave_in_situ_my")})
+    return {"P1a": blind, "P1b": blind, "P1c": blind, "P2a": no_pulse, "P2b": no_pulse, "P2c": council_inert,
+            "P3a": same_domains, "P3b": same_domains, "P4a": exogenous, "P4b": exogenous, "P4c": exogenous,
+            "P4d": exogenous, "P4e": enclave_inert, "P5a": frozen, "P5b": platform_inert, "P5c": platform_inert,
+            "P5d": forced_outbids, "P8a": no_circles, "P8b": no_circles, "P9a": no_renege, "P9b": no_renege}
+
+
+def null_facts() -> dict:
+    """The default values the nulls restore, composed as ``python -m sim run`` would."""
+    from sim.config.loading import load_config
+
+    cfg = load_config(["+mechanism=joint_investment"])
+    infra = cfg.model.domains.infrastructure
+    return {"platform_detection": float(cfg.mechanism.joint_investment.detection),
+            "identical_domains": tuple(f"model.domains.{d}.{k}={infra[k]}" for d in DOMAINS[1:] for k in infra)}
+
+
+def null_designs(designs: dict[str, tuple[str, ...]], null_of: dict[str, Null]) -> dict[str, tuple[str, ...]]:
+    """Every null's changed designs, named '<design> | <null>'."""
+    return {f"{d} | {null.name}": with_changes(designs[d], changes)
+            for null in {n.name: n for n in null_of.values()}.values() for d, changes in null.changes.items()}
+
+
+def evaluate_nulls(runs: dict, designs: dict[str, tuple[str, ...]], null_of: dict[str, Null]) -> dict[str, dict]:
+    """Each check evaluated under its null: the check's statistic on the null's runs, by check id."""
+    out = {}
+    for null in {n.name: n for n in null_of.values()}.values():
+        swapped = {**runs, **{d: runs[f"{d} | {null.name}"] for d in null.changes}}
+        view = {**designs, **{d: designs[f"{d} | {null.name}"] for d in null.changes}}
+        for make in CHECKS:
+            for check in make(swapped):
+                if null_of.get(check.id) is null:
+                    out[check.id] = check.evaluate(view)
+    return out

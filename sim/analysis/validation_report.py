@@ -168,6 +168,22 @@ def explain(pid: str, checks: dict, results: dict, facts: dict) -> str:
     return ""
 
 
+def null_paragraph(checks: Sequence[dict]) -> str:
+    """What each null model removes and what the pattern's checks give under it."""
+    by_null: dict[str, list[dict]] = {}
+    for c in checks:
+        by_null.setdefault(c["null"]["name"], []).append(c)
+
+    def where(n: dict) -> str:
+        return "inside the band" if n["pass"] else "outside it" if n["excluded"] else "across a bound"
+
+    return " ".join(
+        f"Under '{name}' ({own[0]['null']['why']}): " + "; ".join(
+            f"{c['id']} {quantity(c['null']['value'], c['unit'])} {check_interval(c['null'] | {'unit': c['unit']})}, "
+            f"{where(c['null'])}, so {c['status']}" for c in own) + "."
+        for name, own in by_null.items())
+
+
 def report_markdown(results: dict, command: str, figures_written: Sequence[str], facts: dict) -> str:
     lines = [
         "# Pattern-oriented validation", "",
@@ -176,23 +192,31 @@ def report_markdown(results: dict, command: str, figures_written: Sequence[str],
         + (" — **quick mode**: 3 seeds and 10 years; verdicts are not meaningful" if results["quick"] else ""),
         f"- Git revision: {results['git_revision']}; time {results['seconds']} s",
         f"- Decision rule: {results['decision_rule']}.",
+        f"- Null models: {results['null_rule']} (docs/ODD.md 1.2).",
         "- P1 entry parameters (calibrated, `sim/analysis/calibration.py`): "
         + ", ".join(f"`mechanism.three_tier.{k}={v}`" for k, v in results["calibration"]["parameters"].items())
         + f"; council-size RMSE on these seeds {results['calibration']['rmse']:.2f} cities.",
         "- Result: **" + ("all patterns pass" if results["all_pass"]
-                          else "failed checks: " + ", ".join(results["failed"])) + "**",
-        "", "| check | statistic | value | 95% interval | band | result |", "|---|---|---:|---|---|---|",
+                          else "failed checks: " + ", ".join(results["failed"])) + "**; validated (their null "
+        "models fail them): " + (", ".join(results["validated"]) or "none") + "; not diagnostic (their null "
+        "models pass them too): " + (", ".join(results["not_diagnostic"]) or "none"),
+        "", "| check | statistic | value | 95% interval | band | result | null model | null value [interval] | status |",
+        "|---|---|---:|---|---|---|---|---|---|",
     ]
     for p in results["patterns"]:
         for c in p["checks"]:
+            n = c["null"]
             lines.append(f"| {c['id']} | {c['statistic']} | {quantity(c['value'], c['unit'])} | {check_interval(c)} | "
-                         f"{c['band_text']} | {verdict(c['pass'])} |")
+                         f"{c['band_text']} | {verdict(c['pass'])} | {n['name']} | "
+                         f"{quantity(n['value'], c['unit'])} {check_interval(n | {'unit': c['unit']})} | "
+                         f"{c['status']} |")
     lines += ["", "Bands and their sources are in `validation.json` (`band_source`), with the per-seed values and "
               "the overrides of every design.", ""]
     for p in results["patterns"]:
         checks = {c["id"]: c for c in p["checks"]}
         lines += [f"## {p['id']} {p['name']}: {'pass' if p['pass'] else 'FAIL'}", "",
-                  f"*Claim.* {p['claim']} *Source:* {p['source']}.", "", explain(p["id"], checks, results, facts), ""]
+                  f"*Claim.* {p['claim']} *Source:* {p['source']}.", "", explain(p["id"], checks, results, facts), "",
+                  "*Null models.* " + null_paragraph(p["checks"]), ""]
     lines += ["## Designs", "", "| design | overrides |", "|---|---|"]
     lines += [f"| {k} | `{' '.join(v) or '(defaults)'}` |" for k, v in results["designs"].items()]
     lines += ["", "Figures: " + ", ".join(f"`figures/{f}.png`" for f in figures_written), ""]
