@@ -315,7 +315,7 @@ CHECKS = (checks_p1, checks_p2, checks_p3, checks_p4, checks_p5, checks_p8, chec
 class Null:
     """A model that should not produce a check's pattern: some of the check's designs with overrides
     that remove the cause the pattern claims. A check that its null also passes is not diagnostic:
-    the model would pass it without the mechanism the pattern is about (docs/ODD.md 1.2)."""
+    the model would pass it without the mechanism the pattern is about (docs/ODD.md 1.1)."""
 
     name: str
     why: str

@@ -192,7 +192,7 @@ def report_markdown(results: dict, command: str, figures_written: Sequence[str],
         + (" — **quick mode**: 3 seeds and 10 years; verdicts are not meaningful" if results["quick"] else ""),
         f"- Git revision: {results['git_revision']}; time {results['seconds']} s",
         f"- Decision rule: {results['decision_rule']}.",
-        f"- Null models: {results['null_rule']} (docs/ODD.md 1.2).",
+        f"- Null models: {results['null_rule']} (docs/ODD.md 1.1).",
         "- P1 entry parameters (calibrated, `sim/analysis/calibration.py`): "
         + ", ".join(f"`mechanism.three_tier.{k}={v}`" for k, v in results["calibration"]["parameters"].items())
         + f"; council-size RMSE on these seeds {results['calibration']['rmse']:.2f} cities.",
