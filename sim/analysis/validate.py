@@ -27,9 +27,10 @@ statistics of the seed-mean trajectory with a percentile bootstrap over seeds
 no violating park formed) drops that seed; the number of seeds used is reported.
 
 Null models: every check is also evaluated under a null model (:func:`~sim.analysis.validation_checks.nulls`),
-its designs with the pattern's cause removed. A passing check is *validated* only if the null's
-whole interval lies outside the band, *not diagnostic* if it lies inside (the null passes too),
-*inconclusive* if it straddles a bound; the exit code still follows pass and fail.
+its designs with the pattern's cause removed. A passing check is *not diagnostic* if the null
+passes it too, *validated* if the null does not and the two intervals are disjoint, *inconclusive*
+if they overlap and *unchecked* if the null's statistic is undefined; a side condition met by
+doing nothing (P5c) has no null. The exit code still follows pass and fail.
 ``--quick`` runs 3 seeds and a 10-year horizon (P1 keeps its 28 years): it exercises every code
 path, but its intervals are too wide for its verdicts to mean much.
 
@@ -75,7 +76,7 @@ def validate(n_seeds: int, quick: bool = False, jobs: int = 1, p1_params: dict |
     checks = [check.evaluate(all_designs) for make in CHECKS for check in make(runs)]
     under_null = evaluate_nulls(runs, all_designs, null_of)
     for c in checks:
-        c.update(null_verdict(c, null_of[c["id"]], under_null[c["id"]]))
+        c.update(null_verdict(c, null_of[c["id"]], under_null.get(c["id"])))
     patterns = []
     for pid, meta in PATTERNS.items():
         own = [c for c in checks if c["pattern"] == pid]
@@ -87,10 +88,10 @@ def validate(n_seeds: int, quick: bool = False, jobs: int = 1, p1_params: dict |
         "quick": quick, "n_seeds": n_seeds, "seeds": [0, n_seeds - 1], "confidence": CONFIDENCE,
         "decision_rule": "a check passes if its whole 95% interval lies inside the band; a pattern passes if all "
                          "its checks pass",
-        "null_rule": "a passing check is validated only if its null model clearly fails it (the null's whole "
-                     "95% interval lies outside the band); if the null passes too (its whole interval inside) the "
-                     "check is not diagnostic, if the null's interval straddles a bound it is inconclusive, and "
-                     "if the null's statistic is undefined it is unchecked",
+        "null_rule": "a passing check is not diagnostic if its null model passes it too (the null's whole 95% "
+                     "interval inside the band); it is validated if the null does not pass and the two intervals "
+                     "are disjoint, inconclusive if they overlap, unchecked if the null's statistic is undefined; "
+                     "a side condition that doing nothing meets has no null",
         "all_pass": all(p["pass"] for p in patterns),
         "failed": [c["id"] for c in checks if not c["pass"]],
         "not_diagnostic": [c["id"] for c in checks if c["status"] == "not diagnostic"],
@@ -108,17 +109,22 @@ def validate(n_seeds: int, quick: bool = False, jobs: int = 1, p1_params: dict |
     return results, runs
 
 
-def null_verdict(check: dict, null, evaluated: dict) -> dict:
-    """The check's null model and its result, and the check's status: FAIL; validated (the null's
-    whole interval lies outside the band); not diagnostic (inside it: the null passes too);
-    inconclusive (the null's interval straddles a bound); unchecked (the null's statistic is undefined)."""
-    defined = all(v is not None and np.isfinite(v) for v in evaluated["interval"])
+def null_verdict(check: dict, null, evaluated: dict | None) -> dict:
+    """The check's null model and its result, and the check's status: FAIL; not diagnostic (the
+    null passes too: its whole interval inside the band); validated (the null does not pass and
+    its interval is disjoint from the check's: the model clearly differs from the null);
+    inconclusive (the null does not pass but the intervals overlap); unchecked (the null's
+    statistic is undefined); side condition (no null: doing nothing meets it by construction)."""
+    if null is None:
+        return {"status": "FAIL" if not check["pass"] else "side condition", "null": None}
+    low, high = evaluated["interval"]
+    defined = all(v is not None and np.isfinite(v) for v in (low, high))
+    apart = defined and (high < check["interval"][0] or low > check["interval"][1])
     status = ("FAIL" if not check["pass"] else "unchecked" if not defined else "not diagnostic" if evaluated["pass"]
-              else "validated" if evaluated["excluded"] else "inconclusive")
+              else "validated" if apart else "inconclusive")
     return {"status": status, "null": {
         "name": null.name, "why": null.why, "overrides": evaluated["overrides"], "value": evaluated["value"],
-        "interval": evaluated["interval"], "n_seeds": evaluated["n_seeds"], "pass": evaluated["pass"],
-        "excluded": evaluated["excluded"]}}
+        "interval": evaluated["interval"], "n_seeds": evaluated["n_seeds"], "pass": evaluated["pass"]}}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -159,9 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     write_text(report_markdown(results, command, written, model_facts()), out / "report.md")
     for p in results["patterns"]:
         for c in p["checks"]:
+            null = f"null ({c['null']['name']}) {quantity(c['null']['value'], c['unit'])}" if c["null"] else "no null"
             print(f"  {c['id']:<4} {c['status']:<14} {quantity(c['value'], c['unit']):>9} "
-                  f"{check_interval(c):<24} band {c['band_text']}; null ({c['null']['name']}) "
-                  f"{quantity(c['null']['value'], c['unit'])}")
+                  f"{check_interval(c):<24} band {c['band_text']}; {null}")
     print(f"{'All patterns pass.' if results['all_pass'] else 'Failed: ' + ', '.join(results['failed'])}")
     if results["not_diagnostic"]:
         print(f"Not diagnostic (their null models pass them too): {', '.join(results['not_diagnostic'])}")

@@ -38,11 +38,6 @@ class Band:
         inside = (low > self.low and high < self.high) if self.strict else (low >= self.low and high <= self.high)
         return bool(np.isfinite(low) and np.isfinite(high) and inside)
 
-    def excludes(self, low: float, high: float) -> bool:
-        """The whole interval lies outside the band (what a null model must show)."""
-        outside = (high <= self.low or low >= self.high) if self.strict else (high < self.low or low > self.high)
-        return bool(np.isfinite(low) and np.isfinite(high) and outside)
-
     def as_list(self) -> list:
         return [None if math.isinf(self.low) else self.low, None if math.isinf(self.high) else self.high]
 
@@ -79,7 +74,7 @@ class Check:
             "statistic": self.statistic, "unit": self.unit, "value": mean, "interval": [low, high],
             "interval_method": how,
             "band": self.band.as_list(), "band_text": self.band.text, "band_source": self.band_source,
-            "pass": self.band.holds(low, high), "excluded": self.band.excludes(low, high), "n_seeds": n,
+            "pass": self.band.holds(low, high), "n_seeds": n,
             "overrides": {d: list(designs[d]) for d in self.designs},
             "per_seed": [None if not np.isfinite(v) else float(v) for v in np.asarray(self.values, float)],
             "note": self.note, **({"extra": self.extra} if self.extra else {}),
@@ -327,16 +322,22 @@ def _key(override: str) -> str:
 
 
 def with_changes(design: tuple[str, ...], changes: tuple[str, ...]) -> tuple[str, ...]:
-    """``design`` with every key that ``changes`` sets dropped, then ``changes`` appended."""
+    """``design`` with every key that ``changes`` sets dropped, then ``changes`` appended; a key
+    the design adds with '+' (not in the schema's defaults) keeps its '+', as Hydra needs."""
     replaced = {_key(c) for c in changes}
-    return tuple(o for o in design if _key(o) not in replaced) + tuple(changes)
+    added = {_key(o) for o in design if o.startswith("+")}
+    return (tuple(o for o in design if _key(o) not in replaced)
+            + tuple(("+" if _key(c) in added else "") + c.lstrip("+") for c in changes))
 
 
-def nulls(facts: dict) -> dict[str, Null]:
-    """The null model of every check, by check id. ``facts``: the defaults some nulls restore
-    (:func:`null_facts`)."""
-    blind = Null("blind entry", "entry ignores income, gravity linkage to members and contiguity, so nothing "
-                 "orders applicants by income or distance", {"p1_council_yrd": (
+def nulls(facts: dict) -> dict[str, Null | None]:
+    """The null model of every check, by check id; None for a side condition ("without losing
+    firms"), which doing nothing meets by construction. ``facts``: the defaults some nulls
+    restore (:func:`null_facts`)."""
+    no_plans = Null("no plans", "no attention pulses (no plan years), so nothing makes entry come in steps "
+                    "after the Delta's plans", {"p1_council_yrd": ("model.attention.plan_years=[]",)})
+    blind = Null("blind entry", "entry ignores the income, gravity-linkage and contiguity rules (the "
+                 "gain-over-dues condition and the plan-driven entry hazard remain)", {"p1_council_yrd": (
                      "mechanism.three_tier.income_threshold=0", "mechanism.three_tier.linkage_threshold=0",
                      "mechanism.three_tier.contiguity=false")})
     no_pulse = Null("no plan", "no attention pulse (no plan year), so nothing makes cooperation peak after 2015",
@@ -346,8 +347,8 @@ def nulls(facts: dict) -> dict[str, Null]:
     same_domains = Null("identical domains", "all five domains take infrastructure's parameters (synergy, cost, "
                         "kept share, rivalry, threshold, lag, grant, negotiation), so nothing sets 'three more' "
                         "apart from 'three less'", {"baseline_my": facts["identical_domains"]})
-    exogenous = Null("exogenous growth", "payoffs do not feed growth (phi = 0): GDP follows its exogenous path "
-                     "from the data, whatever the cities do",
+    exogenous = Null("exogenous growth", "payoffs do not feed growth (phi = 0): GDP per head grows at the uniform "
+                     "base rate and output with each city's population trend, whatever the cities do",
                      {d: ("model.growth.payoff_elasticity=0",) for d in ("baseline_my", "baseline_yrd")})
     enclave_inert = Null("enclaves inert", "no park can form (maximum distance 0): only the council acts",
                          {"council_enclave_my": ("mechanism.enclave.max_distance_km=0",)})
@@ -365,14 +366,15 @@ def nulls(facts: dict) -> dict[str, Null]:
     no_circles = Null("circles play no role", "circles are not cooperation groups (circle_groups=false, the "
                       "default): whatever favours same-circle pairs comes from distance and size alone",
                       {d: ("model.network.circle_groups=false",) for d in ("baseline_my", "baseline_yrd")})
-    no_renege = Null("no reneging", "hosts never withhold the sender's share (renege rate 0), so a violated "
-                     "participation constraint cannot end a park through reneging",
-                     {d: ("mechanism.enclave.renege_rate=0",) for d in ("enclave_proportional_my",
-                                                                         "enclave_in_situ_my")})
-    return {"P1a": blind, "P1b": blind, "P1c": blind, "P2a": no_pulse, "P2b": no_pulse, "P2c": council_inert,
+    no_exit = Null("no exit", "hosts never renege (renege rate 0) and a side whose realised gain stays below its "
+                   "disagreement value never leaves (patience 100 years, longer than any run), so a violated "
+                   "participation constraint cannot end a park",
+                   {d: ("mechanism.enclave.renege_rate=0", "mechanism.enclave.patience=100")
+                    for d in ("enclave_proportional_my", "enclave_in_situ_my")})
+    return {"P1a": no_plans, "P1b": blind, "P1c": blind, "P2a": no_pulse, "P2b": no_pulse, "P2c": council_inert,
             "P3a": same_domains, "P3b": same_domains, "P4a": exogenous, "P4b": exogenous, "P4c": exogenous,
-            "P4d": exogenous, "P4e": enclave_inert, "P5a": frozen, "P5b": platform_inert, "P5c": platform_inert,
-            "P5d": forced_outbids, "P8a": no_circles, "P8b": no_circles, "P9a": no_renege, "P9b": no_renege}
+            "P4d": exogenous, "P4e": enclave_inert, "P5a": frozen, "P5b": platform_inert, "P5c": None,
+            "P5d": forced_outbids, "P8a": no_circles, "P8b": no_circles, "P9a": no_exit, "P9b": no_exit}
 
 
 def null_facts() -> dict:
@@ -388,13 +390,17 @@ def null_facts() -> dict:
 def null_designs(designs: dict[str, tuple[str, ...]], null_of: dict[str, Null]) -> dict[str, tuple[str, ...]]:
     """Every null's changed designs, named '<design> | <null>'."""
     return {f"{d} | {null.name}": with_changes(designs[d], changes)
-            for null in {n.name: n for n in null_of.values()}.values() for d, changes in null.changes.items()}
+            for null in _distinct(null_of) for d, changes in null.changes.items()}
+
+
+def _distinct(null_of: dict[str, Null | None]) -> list[Null]:
+    return list({n.name: n for n in null_of.values() if n is not None}.values())
 
 
 def evaluate_nulls(runs: dict, designs: dict[str, tuple[str, ...]], null_of: dict[str, Null]) -> dict[str, dict]:
     """Each check evaluated under its null: the check's statistic on the null's runs, by check id."""
     out = {}
-    for null in {n.name: n for n in null_of.values()}.values():
+    for null in _distinct(null_of):
         swapped = {**runs, **{d: runs[f"{d} | {null.name}"] for d in null.changes}}
         view = {**designs, **{d: designs[f"{d} | {null.name}"] for d in null.changes}}
         for make in CHECKS:

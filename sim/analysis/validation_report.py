@@ -147,7 +147,10 @@ def explain(pid: str, checks: dict, results: dict, facts: dict) -> str:
                      "estimated (section 8.12). ")
         text += (f"With detection 0 and an outbid propensity of 0.9, the subsidy per firm changes by "
                  f"{_c(checks, 'P5d')} against the default platform ({verdict(ok['P5d'])})"
-                 + (f", recovering {quantity(rec)} of the cut: the platform unravels when deviation goes undetected."
+                 + (f", recovering {quantity(rec)} of the cut: the platform unravels"
+                    + (" when deviation goes undetected." if checks["P5d"]["status"] == "validated" else
+                       ", but its null (detection kept, only the propensity forced) does too: the unravelling "
+                       "comes from the forced outbid propensity, not shown to come from rare detection.")
                     if ok["P5b"] and ok["P5d"] else
                     ": with no cut to recover, there is nothing to unravel." if not ok["P5b"] else "."))
         return text
@@ -172,16 +175,13 @@ def null_paragraph(checks: Sequence[dict]) -> str:
     """What each null model removes and what the pattern's checks give under it."""
     by_null: dict[str, list[dict]] = {}
     for c in checks:
-        by_null.setdefault(c["null"]["name"], []).append(c)
-
-    def where(n: dict) -> str:
-        return "inside the band" if n["pass"] else "outside it" if n["excluded"] else "across a bound"
-
+        by_null.setdefault(c["null"]["name"] if c["null"] else "", []).append(c)
     return " ".join(
-        f"Under '{name}' ({own[0]['null']['why']}): " + "; ".join(
+        (f"Under '{name}' ({own[0]['null']['why']}): " + "; ".join(
             f"{c['id']} {quantity(c['null']['value'], c['unit'])} {check_interval(c['null'] | {'unit': c['unit']})}, "
-            f"{where(c['null'])}, so {c['status']}" for c in own) + "."
-        for name, own in by_null.items())
+            f"{'inside the band' if c['null']['pass'] else 'not inside the band'}, so {c['status']}" for c in own)
+         if name else " ".join(f"{c['id']} is a side condition that doing nothing meets: no null." for c in own))
+        + "." * bool(name) for name, own in by_null.items())
 
 
 def report_markdown(results: dict, command: str, figures_written: Sequence[str], facts: dict) -> str:
@@ -206,10 +206,10 @@ def report_markdown(results: dict, command: str, figures_written: Sequence[str],
     for p in results["patterns"]:
         for c in p["checks"]:
             n = c["null"]
+            null = (f"{n['name']} | {quantity(n['value'], c['unit'])} {check_interval(n | {'unit': c['unit']})}"
+                    if n else "none | -")
             lines.append(f"| {c['id']} | {c['statistic']} | {quantity(c['value'], c['unit'])} | {check_interval(c)} | "
-                         f"{c['band_text']} | {verdict(c['pass'])} | {n['name']} | "
-                         f"{quantity(n['value'], c['unit'])} {check_interval(n | {'unit': c['unit']})} | "
-                         f"{c['status']} |")
+                         f"{c['band_text']} | {verdict(c['pass'])} | {null} | {c['status']} |")
     lines += ["", "Bands and their sources are in `validation.json` (`band_source`), with the per-seed values and "
               "the overrides of every design.", ""]
     for p in results["patterns"]:
