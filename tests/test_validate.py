@@ -15,6 +15,7 @@ from scipy import stats
 
 from sim.analysis import calibration, design_runs, stats as analysis_stats, validate
 from sim.analysis import validation_checks as checks, validation_measures as measures
+from sim.analysis import validation_nulls as null_models
 from sim.config.loading import config_hash, load_config
 
 CHECK_FIELDS = ("id", "pattern", "claim", "statistic", "value", "interval", "band", "band_text", "band_source",
@@ -78,7 +79,7 @@ def test_every_check_is_also_run_under_its_null_model(quick):
     status among the documented ones; the summary lists follow the statuses."""
     out, _ = quick
     result = json.loads((out / "validation.json").read_text())
-    null_of = checks.nulls(checks.null_facts())
+    null_of = null_models.nulls(null_models.null_facts())
     statuses = {}
     for c in (c for p in result["patterns"] for c in p["checks"]):
         null, n = null_of[c["id"]], c["null"]
@@ -89,7 +90,7 @@ def test_every_check_is_also_run_under_its_null_model(quick):
             continue
         assert n["name"] == null.name and n["why"] and set(null.changes) & set(c["overrides"])   # changes its own runs
         for design, overrides in c["overrides"].items():
-            expected = checks.with_changes(tuple(overrides), null.changes[design]) if design in null.changes else overrides
+            expected = null_models.with_changes(tuple(overrides), null.changes[design]) if design in null.changes else overrides
             assert n["overrides"][design] == list(expected)
     assert result["not_diagnostic"] == [k for k, s in statuses.items() if s == "not diagnostic"]
     assert result["validated"] == [k for k, s in statuses.items() if s == "validated"]
@@ -112,7 +113,7 @@ def _null(low, high, passed):
     (_check(0.05, 0.40, passed=False), _null(0.0, 0.0, False), "FAIL"),
 ])
 def test_the_status_follows_the_check_and_its_null(check, null, status):
-    rule = checks.Null("n", "why", {})
+    rule = null_models.Null("n", "why", {})
     assert validate.null_verdict(check, rule, null)["status"] == status
     assert validate.null_verdict(check, None, None)["status"] == ("side condition" if check["pass"] else "FAIL")
 
@@ -121,12 +122,12 @@ def test_every_null_changes_the_composed_config_of_its_designs():
     """A null that changed nothing would compare the model with itself; the one exception is
     declared: circles are not cooperation groups by default, so that null is the model (P8)."""
     designs = checks.run_designs_spec(True, calibration.CALIBRATED)
-    null_of = checks.nulls(checks.null_facts())
+    null_of = null_models.nulls(null_models.null_facts())
     assert null_of["P5c"] is None and {"P1a", "P2c", "P3a", "P4e", "P5d", "P8a", "P9b"} <= set(null_of)
     for null in {n.name: n for n in null_of.values() if n is not None}.values():
         assert null.why and set(null.changes) <= set(designs)
         for design, changes in null.changes.items():
-            same = config_hash(load_config(checks.with_changes(designs[design], changes))) == \
+            same = config_hash(load_config(null_models.with_changes(designs[design], changes))) == \
                 config_hash(load_config(designs[design]))
             assert same == (null.name == "circles play no role"), (null.name, design)
     identical = null_of["P3a"].changes["baseline_my"]
@@ -137,7 +138,7 @@ def test_every_null_changes_the_composed_config_of_its_designs():
 @given(st.lists(st.sampled_from(["a=1", "b=2", "+c=3", "d=[1,2]"]), max_size=4, unique=True),
        st.lists(st.sampled_from(["a=9", "c=9", "e=9"]), max_size=3, unique=True))
 def test_with_changes_replaces_keys_and_keeps_the_rest(design, changes):
-    out = checks.with_changes(tuple(design), tuple(changes))
+    out = null_models.with_changes(tuple(design), tuple(changes))
     keys = [o.lstrip("+~").split("=")[0] for o in out]
     assert len(keys) == len(set(keys))                     # each key once: the null's value wins
     tail = out[len(out) - len(changes):]

@@ -6,7 +6,8 @@
   sweep (:mod:`~sim.analysis.sensitivity_indices`, :mod:`~sim.analysis.sensitivity_report`,
   :mod:`~sim.analysis.sensitivity_figures`).
 - :mod:`~sim.analysis.validate`: ``python -m sim validate``, the patterns of docs/ODD.md section 1 over
-  many seeds (:mod:`~sim.analysis.validation_checks`, :mod:`~sim.analysis.validation_measures`,
+  many seeds, each check also under its null model (:mod:`~sim.analysis.validation_checks`,
+  :mod:`~sim.analysis.validation_nulls`, :mod:`~sim.analysis.validation_measures`,
   :mod:`~sim.analysis.validation_report`, :mod:`~sim.analysis.validation_figures`).
 - :mod:`~sim.analysis.calibration`: ``python -m sim.analysis.calibration``, the three-tier entry
   thresholds fitted to the YRD council's growth (pattern P1).

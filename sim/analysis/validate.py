@@ -26,7 +26,7 @@ statistics of the seed-mean trajectory with a percentile bootstrap over seeds
 (:func:`sim.analysis.stats.bootstrap_trajectories`). A statistic that is undefined in a run (e.g.
 no violating park formed) drops that seed; the number of seeds used is reported.
 
-Null models: every check is also evaluated under a null model (:func:`~sim.analysis.validation_checks.nulls`),
+Null models: every check is also evaluated under a null model (:func:`~sim.analysis.validation_nulls.nulls`),
 its designs with the pattern's cause removed. A passing check is *not diagnostic* if the null
 passes it too, *validated* if the null does not and the two intervals are disjoint, *inconclusive*
 if they overlap and *unchecked* if the null's statistic is undefined; a side condition met by
@@ -34,7 +34,8 @@ doing nothing (P5c) has no null. The exit code still follows pass and fail.
 ``--quick`` runs 3 seeds and a 10-year horizon (P1 keeps its 28 years): it exercises every code
 path, but its intervals are too wide for its verdicts to mean much.
 
-The parts: :mod:`sim.analysis.validation_checks` (patterns, designs, checks),
+The parts: :mod:`sim.analysis.validation_checks` (patterns, designs, checks), :mod:`~sim.analysis.validation_nulls`
+(their null models),
 :mod:`~sim.analysis.validation_measures` (statistics of a run), :mod:`~sim.analysis.validation_report`
 (``report.md``) and :mod:`~sim.analysis.validation_figures`; this module runs them and is the command.
 """
@@ -53,8 +54,8 @@ from sim.analysis import calibration
 from sim.analysis.design_runs import RunRecord, run_designs
 from sim.analysis.formatting import quantity
 from sim.analysis.stats import CONFIDENCE
-from sim.analysis.validation_checks import (CHECKS, PATTERNS, QUICK_YEARS, evaluate_nulls, null_designs, null_facts,
-                                            nulls, run_designs_spec)
+from sim.analysis.validation_checks import CHECKS, PATTERNS, QUICK_YEARS, run_designs_spec
+from sim.analysis.validation_nulls import evaluate_nulls, null_designs, null_facts, nulls
 from sim.analysis.validation_report import check_interval, model_facts, report_markdown
 from sim.analysis.validation_figures import figures
 from sim.files import write_json, write_text
