@@ -176,12 +176,17 @@ def null_paragraph(checks: Sequence[dict]) -> str:
     by_null: dict[str, list[dict]] = {}
     for c in checks:
         by_null.setdefault(c["null"]["name"] if c["null"] else "", []).append(c)
-    return " ".join(
-        (f"Under '{name}' ({own[0]['null']['why']}): " + "; ".join(
-            f"{c['id']} {quantity(c['null']['value'], c['unit'])} {check_interval(c['null'] | {'unit': c['unit']})}, "
-            f"{'inside the band' if c['null']['pass'] else 'not inside the band'}, so {c['status']}" for c in own)
-         if name else " ".join(f"{c['id']} is a side condition that doing nothing meets: no null." for c in own))
-        + "." * bool(name) for name, own in by_null.items())
+    parts = []
+    for name, own in by_null.items():
+        if not name:
+            parts += [f"{c['id']} is a side condition that doing nothing meets: no null." for c in own]
+            continue
+        results = [f"{c['id']} {quantity(c['null']['value'], c['unit'])} "
+                   f"{check_interval(c['null'] | {'unit': c['unit']})}, "
+                   f"{'inside the band' if c['null']['pass'] else 'not inside the band'}, so {c['status']}"
+                   for c in own]
+        parts.append(f"Under '{name}' ({own[0]['null']['why']}): " + "; ".join(results) + ".")
+    return " ".join(parts)
 
 
 def report_markdown(results: dict, command: str, figures_written: Sequence[str], facts: dict) -> str:

@@ -93,10 +93,13 @@ def unknown_keys(cfg: DictConfig) -> list[tuple[str, str]]:
     problems = []
     for key in _leaf_keys(data):
         if key not in known:
-            near = difflib.get_close_matches(key, known, n=1)
-            hint = f" (did you mean {near[0]}?)" if near else ""
-            problems.append((key, f"{key} is not a parameter of the schema{hint}"))
+            problems.append((key, _not_a_parameter(key, known)))
     return problems
+
+
+def _not_a_parameter(key: str, known) -> str:
+    near = difflib.get_close_matches(key, known, n=1)
+    return f"{key} is not a parameter of the schema{f' (did you mean {near[0]}?)' if near else ''}"
 
 
 CONFIG_GROUPS = ("region", "model", "mechanism", "experiment", "debug")   # key=value chooses a file there
@@ -115,9 +118,7 @@ def unknown_override_keys(overrides: Sequence[str]) -> list[tuple[str, str]]:
         if ("=" not in item or item.startswith(("+", "~", "-", "hydra")) or "/" in key or key in CONFIG_GROUPS
                 or key in known or any(k.startswith(key + ".") for k in known)):
             continue
-        near = difflib.get_close_matches(key, known, n=1)
-        problems.append((key, f"{key} is not a parameter of the schema"
-                              f"{f' (did you mean {near[0]}?)' if near else ''}"))
+        problems.append((key, _not_a_parameter(key, known)))
     return problems
 
 

@@ -56,17 +56,18 @@ def gravity_partners(xyz: np.ndarray, gdp: np.ndarray, k: int, gamma: float, min
     tier = np.floor(np.log2(gdp.max() / gdp)).astype(np.int64)
     members = [np.flatnonzero(tier == t) for t in np.unique(tier)]
     trees = [cKDTree(xyz[m]) for m in members]
+    largest = [gdp[m].max() for m in members]
     partners = np.empty((n, k), dtype=np.int64)
     dist = np.empty((n, k))
     rows, q = np.arange(n), k + 1
     while len(rows):
         cand, bound = [], []
-        for m, tree in zip(members, trees):
+        for m, tree, top in zip(members, trees, largest):
             qt = min(q, len(m))
             chord, j = tree.query(xyz[rows], k=qt)
             cand.append(m[j.reshape(len(rows), qt)])
             far = np.maximum(chord_km(chord.reshape(len(rows), qt)[:, -1]), min_km)
-            bound.append(gdp[m].max() / far**gamma if qt < len(m) else np.full(len(rows), -np.inf))
+            bound.append(top / far**gamma if qt < len(m) else np.full(len(rows), -np.inf))
         p, d, kth = _strongest(xyz, gdp, rows, np.hstack(cand), k, gamma, min_km)
         sure = (np.column_stack(bound) < kth[:, None]).all(axis=1)
         partners[rows[sure]], dist[rows[sure]] = p[sure], d[sure]
