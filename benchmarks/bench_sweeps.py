@@ -10,6 +10,8 @@
   output.events=false hydra.launcher.n_jobs=2`` with R = gcd(SEEDS, 50) replicates per job
   (n_jobs=2 is joblib's default -1 on this 2-core machine), whole command timed, every run's
   summary.json counted;
+* the same sweep with ``output.layout=table`` (one table per kind per job instead of a folder
+  per run), every run counted in the jobs' summaries.json;
 * ``mesa.batch_run(BatchCityModel, {"design": [...], "seed": range(SEEDS)}, number_processes=2,
   iterations=1, max_steps=20, data_collection_period=-1)`` called in this process (never inside
   a Hydra/joblib worker: it forces the spawn start method), pool start-up included;
@@ -24,6 +26,7 @@ provenance); batch_run writes nothing and returns the same summary metrics in me
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import statistics
 import sys
@@ -47,18 +50,19 @@ def per_job(seeds: int) -> int:
     return math.gcd(seeds, PER_JOB)
 
 
-def sweep_args(seeds: int, n_jobs: int) -> list[str]:
+def sweep_args(seeds: int, n_jobs: int, layout: str = "folders") -> list[str]:
     r = per_job(seeds)
     return ["run", "-m", f"+mechanism={','.join(DESIGNS)}", f"seed=range(0,{seeds},{r})",
             f"replicates={r}", "hydra/launcher=joblib", "output.figures=false", "output.events=false",
-            f"hydra.launcher.n_jobs={n_jobs}"]
+            f"output.layout={layout}", f"hydra.launcher.n_jobs={n_jobs}"]
 
 
-def time_sweep(seeds: int, n_jobs: int) -> tuple[float, dict]:
+def time_sweep(seeds: int, n_jobs: int, layout: str = "folders") -> tuple[float, dict]:
     runs = len(DESIGNS) * seeds
     with tempfile.TemporaryDirectory() as tmp, monitor() as load:
-        elapsed = run_cli([*sweep_args(seeds, n_jobs), f"hydra.sweep.dir={tmp}/s"], cwd=tmp)
-        done = sum(1 for _ in Path(tmp, "s").rglob("summary.json"))
+        elapsed = run_cli([*sweep_args(seeds, n_jobs, layout), f"hydra.sweep.dir={tmp}/s"], cwd=tmp)
+        done = sum(1 for _ in Path(tmp, "s").rglob("summary.json")) + sum(
+            len(json.loads(p.read_text())["runs"]) for p in Path(tmp, "s").rglob("summaries.json"))
     if done != runs:
         raise RuntimeError(f"sweep with n_jobs={n_jobs}: expected {runs} runs, found {done}")
     return elapsed, load.as_dict()
@@ -127,6 +131,7 @@ def run(seeds: int = 100, repeats: int = 3, efficiency_repeats: int = 2) -> dict
     ``efficiency_repeats`` = 0 skips the single-core measurements."""
     runs = len(DESIGNS) * seeds
     measure = {"sweep_n2": lambda: time_sweep(seeds, 2), "batch_run": lambda: time_batch_run(seeds),
+               "sweep_table_n2": lambda: time_sweep(seeds, 2, "table"),
                "sweep_n1": lambda: time_sweep(seeds, 1), "batch_run_p1": lambda: time_batch_run(seeds, 1)}
     times: dict[str, list[float]] = {k: [] for k in measure}
     loads: dict[str, list[dict]] = {k: [] for k in measure}
@@ -145,6 +150,7 @@ def run(seeds: int = 100, repeats: int = 3, efficiency_repeats: int = 2) -> dict
             out[key] = {"wall_s": stats(values), "runs_per_s": runs / statistics.median(values),
                         "load": merge_loads(loads[key])}
     out["ratio_sweep_to_batch_run"] = out["sweep_n2"]["runs_per_s"] / out["batch_run"]["runs_per_s"]
+    out["ratio_table_sweep_to_batch_run"] = out["sweep_table_n2"]["runs_per_s"] / out["batch_run"]["runs_per_s"]
     if efficiency_repeats:
         t1, t2 = out["sweep_n1"]["wall_s"]["median"], out["sweep_n2"]["wall_s"]["median"]
         out["parallel_efficiency"] = t1 / (2 * t2)
@@ -158,13 +164,15 @@ def markdown(r: dict) -> list[str]:
     md = [f"| sweep ({r['runs']} runs: 4 designs x {r['seeds']} seeds, 20 years) | wall time (median of n) | runs/s "
           "| foreign load (cores) |", "|---|---|---|---|"]
     labels = {"sweep_n2": "`python -m sim run -m ...` joblib, n_jobs=2", "batch_run": "`mesa.batch_run`, 2 processes",
+              "sweep_table_n2": "the same sweep with `output.layout=table`, n_jobs=2",
               "sweep_n1": "`python -m sim run -m ...` joblib, n_jobs=1", "batch_run_p1": "`mesa.batch_run`, 1 process"}
     for key, label in labels.items():
         if key in r:
             md.append(f"| {label} | {r[key]['wall_s']['median']:.1f} s (n={r[key]['wall_s']['n']}) | "
                       f"{r[key]['runs_per_s']:.2f} | "
                       f"{r[key]['load']['foreign_cores']:.2f} |")
-    md.append(f"\nRatio of runs/s, our sweep / batch_run: {r['ratio_sweep_to_batch_run']:.2f}.")
+    md.append(f"\nRatio of runs/s, our sweep / batch_run: {r['ratio_sweep_to_batch_run']:.2f} (folder layout), "
+              f"{r['ratio_table_sweep_to_batch_run']:.2f} (table layout).")
     if "parallel_efficiency" in r:
         md.append(f"Parallel efficiency on 2 cores, T1 / (2 T2): {r['parallel_efficiency']:.1%} "
                   f"(batch_run's own on this machine: {r['batch_run_parallel_efficiency']:.1%}).")

@@ -92,6 +92,10 @@ def targets(results: dict) -> list[dict]:
         ratio = w["ratio_sweep_to_batch_run"]
         rows.append(target("sweep runs/s relative to mesa.batch_run", ratio, 3, "x", True, [n2["load"], batch["load"]],
                            low=ratio / slowdown(batch["load"], 2), high=ratio * slowdown(n2["load"], 2)))
+        table, ratio = w["sweep_table_n2"], w["ratio_table_sweep_to_batch_run"]
+        rows.append(target("sweep runs/s relative to mesa.batch_run, output.layout=table", ratio, 3, "x", True,
+                           [table["load"], batch["load"]], low=ratio / slowdown(batch["load"], 2),
+                           high=ratio * slowdown(table["load"], 2)))
         if "parallel_efficiency" in w:
             eff = w["parallel_efficiency"] * 100
             n1 = w["sweep_n1"]

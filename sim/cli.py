@@ -66,40 +66,91 @@ def run(cfg: DictConfig) -> None:
 
     hc = HydraConfig.get()
     out_dir = Path(hc.runtime.output_dir)
+    table = cfg.output.layout == "table"
     # Helper processes start drawing-ready now, while this one imports the model and simulates.
-    with figure_drawer(bool(cfg.output.figures)) as drawer:
+    with figure_drawer(bool(cfg.output.figures) and not table) as drawer:
         try:
             validate(cfg, hc.overrides.task, dict(hc.runtime.choices))
         except UserError as err:
             report_failure(err, out_dir, user_error=True)
             raise
-        failures = [err for rep_dir in replicates(cfg, out_dir)
-                    if (err := _run_one(cfg, rep_dir, drawer)) is not None]
+        if table:
+            failures = _run_table(cfg, out_dir)
+        else:
+            failures = [err for rep_dir in replicates(cfg, out_dir)
+                        if (err := _run_one(cfg, rep_dir, drawer)) is not None]
     if failures:
         raise failures[0]
 
 
+def _simulate(cfg: DictConfig):
+    """Simulate one replicate, its warnings (e.g. imputed cities) sent to the run's log."""
+    from sim.runs.runner import simulate  # after Hydra has handled --help
+
+    with warnings.catch_warnings(record=True) as notes:
+        warnings.simplefilter("always", UserWarning)
+        result = simulate(cfg)
+    for note in notes:
+        log.warning("%s", note.message)
+    return result
+
+
 def _run_one(cfg: DictConfig, out_dir: Path, drawer) -> BaseException | None:
     """One replicate: skip it if resuming and complete, else simulate, write and report."""
-    from sim.runs.preflight import is_complete
-    from sim.runs.runner import simulate, write_run  # after Hydra has handled --help
+    from sim.runs.layout import is_complete
+    from sim.runs.runner import write_run
 
     # A complete run of this very config: resume=true, or a job the local launcher launched again after a
     # worker died (the sweep's preflight refused a folder with complete runs unless resume=true).
     if is_complete(out_dir, cfg):
         log.info("%s is complete, skipped", out_dir)
         return None
-    try:
+    result = None
+
+    def work():
+        nonlocal result
         if (out_dir / "summary.json").exists():   # never overwritten: another config's complete run
             raise UserError(f"{out_dir} holds a complete run of another configuration; resume=true continues "
                             "only the same sweep. Nothing was written there. Give another folder with "
                             "hydra.sweep.dir=PATH (or hydra.run.dir=PATH).")
-        with warnings.catch_warnings(record=True) as notes:
-            warnings.simplefilter("always", UserWarning)
-            result = simulate(cfg)
-        for note in notes:
-            log.warning("%s", note.message)
+        result = _simulate(cfg)
         write_run(result, cfg, out_dir, _recorded_command("run"), drawer)
+
+    err = _attempt(work, out_dir)
+    if err is None:
+        _print_headline(result.summary, out_dir)
+    return err
+
+
+def _run_table(cfg: DictConfig, out_dir: Path) -> list[BaseException]:
+    """A table-layout job (``output.layout=table``, :mod:`sim.runs.job_table`): every replicate
+    simulated, then one table per kind and summaries.json written; skipped if resuming and complete."""
+    from sim.runs.job_table import JobTable
+    from sim.runs.layout import JOB_FILE, is_complete_job
+
+    if is_complete_job(out_dir, cfg):
+        log.info("%s is complete, skipped", out_dir)
+        return []
+    command = _recorded_command("run")
+    job = JobTable(cfg, HydraConfig.get().overrides.task)
+    failures = []
+    for _ in replicates(cfg, out_dir):
+        if (err := _attempt(lambda: job.add(_simulate(cfg), command), out_dir)) is not None:
+            job.fail(int(cfg.seed), err)
+            failures.append(err)
+    if (err := _attempt(lambda: job.write(out_dir), out_dir)) is not None:
+        return [err]
+    first, count = int(cfg.seed), int(cfg.replicates)
+    print(f"Simulated seeds {first}-{first + count - 1} ({count - len(failures)} complete, {len(failures)} failed), "
+          f"one table per kind (output.layout=table).\nResults: {out_dir.resolve()} ({JOB_FILE} lists the runs)",
+          flush=True)
+    return failures
+
+
+def _attempt(work, out_dir: Path) -> BaseException | None:
+    """Run ``work()``; a failure is reported in ``out_dir`` as any run's is and returned."""
+    try:
+        work()
     except UserError as err:
         report_failure(err, out_dir, user_error=True)
         return err
@@ -115,7 +166,6 @@ def _run_one(cfg: DictConfig, out_dir: Path, drawer) -> BaseException | None:
     except KeyboardInterrupt as err:
         write_text(interrupts.message(err)[0] + "\n", out_dir / "error.txt")
         raise
-    _print_headline(result.summary, out_dir)
     return None
 
 

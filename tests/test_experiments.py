@@ -41,7 +41,8 @@ def test_compare_mechanisms_runs_and_reports(tmp_path):
 
 def test_progress_counts_each_jobs_runs_once(tmp_path):
     """The ledger adds every job's own finished runs (complete or failed), never a run twice."""
-    from sim.sweeps.progress import finished_runs, record_job
+    from sim.runs.layout import finished_runs
+    from sim.sweeps.progress import record_job
 
     replicated, single = tmp_path / "0", tmp_path / "1"
     for seed, marker in [(0, "summary.json"), (1, "error.txt"), (2, "summary.json")]:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from sim.errors import UserError
+
 QUICK = ["years=2", "output.figures=false"]
 
 
@@ -293,3 +295,18 @@ def test_an_interrupted_sweep_is_finished_by_resume(tmp_path):
     assert done.returncode == 0, done.stderr
     assert len(list((tmp_path / "sweep").glob("*/summary.json"))) == 4
     assert not list((tmp_path / "sweep").glob("*/error.txt"))
+
+
+@pytest.mark.parametrize("fault, code, needle", [
+    (UserError("the folder is taken"), 2, "error: the folder is taken"),
+    (KeyError("hydra"), 1, "fault in sim, not in your command"),
+])
+def test_a_failing_preflight_check_stops_the_run(fault, code, needle, capsys):
+    """Hydra only warns when a callback raises; the run must stop instead of going on unchecked."""
+    from sim.runs.preflight import checked
+
+    def check(config):
+        raise fault
+    with pytest.raises(SystemExit) as stop:
+        checked(check, None)
+    assert stop.value.code == code and needle in capsys.readouterr().err

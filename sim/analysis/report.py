@@ -40,8 +40,8 @@ import pandas as pd
 from sim.analysis.formatting import interval, num
 from sim.analysis.report_figures import UnreadableTable, figures, trajectory_bands
 from sim.analysis.stats import CONFIDENCE, interval_columns
-from sim.analysis.sweep_folder import (Job, add_versions, discover, error_file, get, not_a_folder,
-                                       override_values, read_summary, sweep_command)
+from sim.analysis.sweep_folder import (Job, add_versions, discover, get, job_runs, not_a_folder, override_values,
+                                       sweep_command)
 from sim.files import write_json, write_parquet, write_text
 
 #: key metrics of the model itself: name and unit as in summary.json
@@ -88,11 +88,6 @@ def design_labels(jobs: list[Job]) -> tuple[list[str], dict[str, str]]:
     return labels, common
 
 
-def _last_line(path: Path) -> str:
-    lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
-    return lines[-1].strip() if lines else "(empty error.txt)"
-
-
 def table(jobs: list[Job], labels: list[str], sweep_dir: Path) -> tuple[pd.DataFrame, list, list, list]:
     """runs.parquet's rows (complete runs); each run's config hash, git revision and versions;
     and the failed and missing runs."""
@@ -103,21 +98,16 @@ def table(jobs: list[Job], labels: list[str], sweep_dir: Path) -> tuple[pd.DataF
             missing.append({**base, "run_dir": None, "seeds": job.seeds, "reason": "job folder missing"})
             continue
         columns = {k: v for k, v in override_values(job.overrides).items() if k != "seed"}
-        for run_dir in job.run_dirs:
-            rel = run_dir.relative_to(sweep_dir).as_posix()
-            try:
-                summary = read_summary(run_dir)
-            except FileNotFoundError:
-                error = error_file(job, run_dir)
-                if error is not None:
-                    failed.append({**base, "run_dir": rel, "error": _last_line(error),
-                                   "error_file": error.relative_to(sweep_dir).as_posix()})
-                else:
+        for run in job_runs(job):
+            rel = run.folder.relative_to(sweep_dir).as_posix()
+            summary = run.summary
+            if summary is None:
+                if run.error is None:
                     missing.append({**base, "run_dir": rel, "reason": "no summary.json nor error.txt "
                                     "(not run, interrupted or deleted)"})
-                continue
-            except ValueError as err:
-                failed.append({**base, "run_dir": rel, "error": f"unreadable summary.json: {err}"})
+                else:
+                    failed.append({**base, "run_dir": rel, "error": run.error, **(
+                        {"error_file": run.error_file.relative_to(sweep_dir).as_posix()} if run.error_file else {})})
                 continue
             row = {"job": job.num, "run_dir": rel, "design": label, "seed": summary.get("seed"), **columns}
             for key, value in summary.items():

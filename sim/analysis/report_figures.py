@@ -18,17 +18,21 @@ class UnreadableTable(Exception):
     """A run's table that a complete run should have cannot be read (truncated, corrupted)."""
 
 
-def _timeseries(path: Path, column: str) -> pd.DataFrame:
+def _timeseries(path: Path, column: str, seeds) -> pd.DataFrame:
+    """A run's (or, in the table layout, a job's complete runs') years and values of ``column``."""
     try:
-        return pd.read_parquet(path, columns=["year", column])
+        frame = pd.read_parquet(path)
+        if "seed" in frame.columns:   # the table layout: all of a job's replicates in one file
+            frame = frame[frame["seed"].isin(list(seeds))]
+        return frame[["year", column]]
     except Exception as err:   # pyarrow's ArrowInvalid, OSError, a missing column: all say "unreadable"
         raise UnreadableTable(f"{path} cannot be read ({type(err).__name__}: {str(err).splitlines()[0]})") from None
 
 
 def trajectory_bands(runs: pd.DataFrame, sweep_dir: Path, column: str = "cooperation_index") -> pd.DataFrame:
     """Per design and year, mean and 95% interval over seeds of one timeseries column."""
-    frames = [_timeseries(sweep_dir / run.run_dir / "timeseries.parquet", column).assign(design=run.design)
-              for run in runs[["run_dir", "design"]].itertuples()]
+    frames = [_timeseries(sweep_dir / run_dir / "timeseries.parquet", column, group["seed"]).assign(design=design)
+              for (run_dir, design), group in runs.groupby(["run_dir", "design"], sort=False)]
     years = pd.concat(frames, ignore_index=True)
     rows = [{"design": design, "year": year, **interval_columns(g[column])}
             for (design, year), g in years.groupby(["design", "year"], sort=False)]

@@ -68,8 +68,8 @@ from sim.analysis.sensitivity_figures import figures
 from sim.analysis.sensitivity_indices import RESAMPLES, analyze
 from sim.analysis.sensitivity_report import markdown, short_name
 from sim.analysis.stats import CONFIDENCE
-from sim.analysis.sweep_folder import (add_versions, discover, error_file, load_yaml, not_a_folder,
-                                       override_values, read_summary, sweep_command)
+from sim.analysis.sweep_folder import (add_versions, discover, job_runs, load_yaml, not_a_folder, override_values,
+                                       sweep_command)
 from sim.files import write_json, write_text
 from sim.sweeps.salib import DEFAULT_OUTPUTS, DESIGN_FILE, DESIGN_FORMAT, METHODS, SensitivityError
 
@@ -130,11 +130,10 @@ def collect(sweep_dir: Path, design: dict, outputs: Sequence[str], out_dir: Path
         if len(job.run_dirs) != reps:
             raise SensitivityError(f"job {i} has {len(job.run_dirs)} replicate(s), the design {reps}: the sweep "
                                    "was re-run with another 'replicates'. Nothing was written.")
-        for s, run_dir in enumerate(job.run_dirs):
-            try:
-                summary = read_summary(run_dir)
-            except (OSError, ValueError):
-                (failed if error_file(job, run_dir) is not None else missing).append(i)
+        for s, run in enumerate(job_runs(job)):
+            summary = run.summary
+            if summary is None:
+                (missing if run.error is None else failed).append(i)
                 continue
             summaries += 1
             revisions.add(str(summary.get("git_revision")))

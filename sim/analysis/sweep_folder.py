@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from sim.files import SUMMARY_FILE
+from sim.runs.layout import JOB_FILE, read_job_file, seed_dirs
 from sim.sweeps.basic import job_overrides
 
 ERROR_FILE = "error.txt"
@@ -29,7 +30,8 @@ class Job:
     overrides: list[str]
     run_dirs: list[Path] = field(default_factory=list)
     replicates: int = 1
-    seeds: list[int] = field(default_factory=list)   # of a missing job: the seeds it would have run
+    seeds: list[int] = field(default_factory=list)   # the seeds it runs (or would have run, if missing)
+    table: bool = False                               # output.layout=table: one table per kind, summaries.json
 
 
 def not_a_folder(path: Path) -> str | None:
@@ -101,14 +103,50 @@ def expected_job_overrides(sweep: dict | None) -> list[list[str]] | None:
 
 
 def _job_runs(job: Job) -> None:
-    """Fill in the run folders a present job should hold: itself, or seed_<s> per replicate."""
+    """Fill in the run folders a present job should hold (:mod:`sim.runs.layout`): itself, or
+    seed_<s> per replicate; a table-layout job's replicates all live in the job's folder."""
     config = load_yaml(job.folder / ".hydra" / "config.yaml") or {}
     job.replicates = _as_int(config.get("replicates"), 1)
-    seed = _as_int(config.get("seed"), 0)
-    if job.replicates == 1:
-        job.run_dirs = [job.folder]
-    else:
-        job.run_dirs = [job.folder / f"seed_{seed + k}" for k in range(job.replicates)]
+    job.table = get(config, "output.layout") == "table"
+    seeds = seed_dirs(_as_int(config.get("seed"), 0), job.replicates, job.folder)
+    job.seeds = [seed for seed, _ in seeds]
+    job.run_dirs = [job.folder] * job.replicates if job.table else [folder for _, folder in seeds]
+
+
+@dataclass
+class RunRecord:
+    """One run of a present job as its files tell it: complete (``summary``), failed (``error``)
+    or missing (neither)."""
+
+    folder: Path                    # its run folder; a table-layout job's own folder
+    summary: dict | None = None
+    error: str | None = None        # the error's last line
+    error_file: Path | None = None  # the error.txt holding it, if any
+
+
+def job_runs(job: Job) -> list[RunRecord]:
+    """The runs of a present job, in seed order, in either layout."""
+    if job.table:
+        try:
+            data = read_job_file(job.folder)
+        except ValueError as err:
+            return [RunRecord(job.folder, error=f"unreadable {JOB_FILE}: {err}") for _ in job.seeds]
+        if data is not None:
+            entries = [(r.get("seed"), RunRecord(job.folder, summary=r)) for r in data["runs"]]
+            error = job.folder / ERROR_FILE
+            entries += [(f.get("seed"), RunRecord(job.folder, error=str(f.get("error")),
+                                                  error_file=error if error.is_file() else None)) for f in data["failed"]]
+            return [record for _, record in sorted(entries, key=lambda e: e[0] if isinstance(e[0], int) else -1)]
+    records = []
+    for run_dir in job.run_dirs:
+        try:
+            records.append(RunRecord(run_dir, summary=read_summary(run_dir)))
+        except FileNotFoundError:
+            error = error_file(job, run_dir)
+            records.append(RunRecord(run_dir, error=_last_line(error) if error else None, error_file=error))
+        except ValueError as err:
+            records.append(RunRecord(run_dir, error=f"unreadable summary.json: {err}"))
+    return records
 
 
 def discover(sweep_dir: Path, out_dir: Path) -> tuple[list[Job], dict | None, list[list[str]] | None]:
@@ -140,6 +178,11 @@ def discover(sweep_dir: Path, out_dir: Path) -> tuple[list[Job], dict | None, li
 def read_summary(run_dir: Path) -> dict:
     """A run's summary.json (FileNotFoundError if the run is not complete, ValueError if unreadable)."""
     return json.loads((run_dir / SUMMARY_FILE).read_text())
+
+
+def _last_line(path: Path) -> str:
+    lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "(empty error.txt)"
 
 
 def error_file(job: Job, run_dir: Path) -> Path | None:

@@ -187,6 +187,9 @@ SYNTHETIC_KEYS = ("n_cities", "n_provinces", "circles_per_province", "zipf_expon
 class OutputConfig:
     figures: bool = param(doc="write figures (PNG and PDF)")
     events: bool = param(doc="write events.parquet")
+    layout: str = param(doc="'folders': a folder per run (figures included); 'table': one table per kind for all of "
+                            "a job's replicates, with seed and swept-value columns, and summaries.json (no figures)",
+                        choices=("folders", "table"))
 
 
 @dataclass

@@ -15,10 +15,11 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
 from sim.files import SUMMARY_FILE, write_text
+from sim.runs.layout import JOB_FILE
 
 
 # What a run (or Hydra for it) writes into its folder; anything else there is someone else's.
-RUN_ENTRIES = (".hydra", "run.log", "reproduce.log", "error.txt", "config.json", SUMMARY_FILE, "figures", "*.parquet", "*.tmp",
+RUN_ENTRIES = (".hydra", "run.log", "reproduce.log", "error.txt", "config.json", SUMMARY_FILE, JOB_FILE, "figures", "*.parquet", "*.tmp",
                "seed_*")
 
 

@@ -11,51 +11,24 @@ be created.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
+import traceback
 from pathlib import Path
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from sim.config.loading import config_hash, validate
+from sim.config.loading import validate
 from sim.errors import UserError
-from sim.files import SUMMARY_FILE
 from sim.runs.failures import foreign_entries
-
-
-def is_complete(out_dir: Path, cfg) -> bool:
-    """A folder holds a finished run of this very config (used to resume)."""
-    path = Path(out_dir) / SUMMARY_FILE
-    if not path.exists():
-        return False
-    try:
-        return json.loads(path.read_text()).get("config_hash") == config_hash(cfg)
-    except ValueError:
-        return False
-
-
-def replicate_dirs(cfg, out_dir: Path) -> list[tuple[int, Path]]:
-    """(seed, folder) of each replicate of a job: the folder itself, or seed_<s> below it."""
-    first, count = int(cfg.seed), int(cfg.replicates)
-    if count == 1:
-        return [(first, out_dir)]
-    return [(first + k, out_dir / f"seed_{first + k}") for k in range(count)]
+from sim.runs.layout import JOB_FILE, completed_runs, is_complete, is_complete_job, job_hashes_match, replicate_dirs
 
 
 def _seeded(cfg, seed: int):
     copy = cfg.copy()
     copy.seed = seed
     return copy
-
-
-def completed_runs(out_dir: Path) -> list[Path]:
-    """Run folders at or directly below ``out_dir`` that hold a complete run."""
-    found = [out_dir] if (out_dir / SUMMARY_FILE).is_file() else []
-    if out_dir.is_dir():
-        found += sorted(p.parent for p in out_dir.glob(f"seed_*/{SUMMARY_FILE}"))
-    return found
 
 
 _LOCKS: list = []   # open lock files, held for the life of this process
@@ -129,20 +102,40 @@ def check_run(config: DictConfig) -> str | None:
     if done:
         if not cfg.resume:
             raise UserError(
-                f"{out_dir} already holds a complete run ({done[0] / SUMMARY_FILE}). Nothing was run or changed. "
+                f"{out_dir} already holds a complete run ({done[0]}). Nothing was run or changed. "
                 "Choose another folder (hydra.run.dir=PATH), delete that one first, or add resume=true to "
                 "finish only its missing replicates.")
-        expected = {path: _seeded(cfg, seed) for seed, path in replicate_dirs(cfg, out_dir)}
-        other = [d for d in done if d not in expected or not is_complete(d, expected[d])]
+        if cfg.output.layout == "table":
+            other = [d for d in done if d.name != JOB_FILE or not job_hashes_match(out_dir, cfg)]
+            complete = not other and is_complete_job(out_dir, cfg)
+        else:
+            expected = {path: _seeded(cfg, seed) for seed, path in replicate_dirs(cfg, out_dir)}
+            other = [d for d in done if d.parent not in expected or not is_complete(d.parent, expected[d.parent])]
+            complete = len(done) == len(expected)
         if other:
             raise UserError(
-                f"{other[0]} holds a complete run of another configuration, so resume=true cannot continue it "
-                "with this one. Nothing was run or changed. Choose another folder (hydra.run.dir=PATH), or "
-                "repeat the command that made it (its summary.json records it).")
-        if len(done) == len(expected):
+                f"{other[0].parent} holds a complete run of another configuration or layout ({other[0].name}), so "
+                "resume=true cannot continue it with this one. Nothing was run or changed. Choose another folder "
+                f"(hydra.run.dir=PATH), or repeat the command that made it ({other[0].name} records it).")
+        if complete:
             return f"resume: every run in {out_dir} is complete; nothing to do."
     writable_folder(out_dir, "hydra.run.dir")
     return None
+
+
+def checked(check, config: DictConfig):
+    """``check(config)``: a user's mistake exits 2 with its paragraph; a fault in the check itself
+    exits 1 with its traceback (Hydra would only warn, and the run would go on unchecked)."""
+    try:
+        return check(config)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except Exception as err:
+        traceback.print_exc()
+        print(f"error: the check before running failed ({type(err).__name__}: {err}). Nothing was run. This is a "
+              "fault in sim, not in your command: please report it with the traceback above.", file=sys.stderr)
+        sys.exit(1)
 
 
 class Preflight(Callback):
@@ -150,11 +143,7 @@ class Preflight(Callback):
     sweeps have :class:`sim.sweeps.preflight.SweepPreflight`."""
 
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
-        try:
-            note = check_run(config)
-        except UserError as err:
-            print(f"error: {err}", file=sys.stderr)
-            sys.exit(2)
+        note = checked(check_run, config)
         if note:
             print(note)
             sys.exit(0)

@@ -84,6 +84,16 @@ def simulate(cfg) -> RunResult:
     return RunResult(model, ts, recorder.cities(), recorder.events(), recorder.links(), summary, config)
 
 
+def run_tables(result: RunResult, cfg) -> dict[str, pd.DataFrame]:
+    """A run's tables by file name (without ``.parquet``), in both layouts (:mod:`sim.runs.layout`)."""
+    tables = {"timeseries": result.timeseries, "cities": result.cities, "links": result.links}
+    for mechanism in result.model.mechanisms:
+        tables.update(mechanism.tables())
+    if cfg.output.events:
+        tables["events"] = result.events
+    return tables
+
+
 def write_run(result: RunResult, cfg, out_dir: Path, command: str = "", drawer: InProcess | None = None) -> Path:
     """Write tables, figures and finally summary.json, whose presence marks a complete run.
 
@@ -99,14 +109,8 @@ def write_run(result: RunResult, cfg, out_dir: Path, command: str = "", drawer: 
         drawer.submit(out_dir / "figures", [(m.name, m.figure_panels) for m in result.model.mechanisms],
                       result.timeseries, result.cities, result.links, sidecar)
     try:
-        write_parquet(result.timeseries, out_dir / "timeseries.parquet")
-        write_parquet(result.cities, out_dir / "cities.parquet")
-        write_parquet(result.links, out_dir / "links.parquet")
-        for mechanism in result.model.mechanisms:
-            for name, table in mechanism.tables().items():
-                write_parquet(table, out_dir / f"{name}.parquet")
-        if cfg.output.events:
-            write_parquet(result.events, out_dir / "events.parquet")
+        for name, table in run_tables(result, cfg).items():
+            write_parquet(table, out_dir / f"{name}.parquet")
         write_json(result.config, out_dir / "config.json")
     finally:
         if cfg.output.figures:

@@ -32,6 +32,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from sim.errors import ConfigError, UserError
 from sim.runs.failures import prune_empty, remove_entries
+from sim.runs.layout import completed_runs
 
 class ShapeValidation:
     """Mixin for Hydra sweepers: ``validate_batch_is_legal`` composes one job per shape, checks
@@ -104,7 +105,7 @@ def check_resumed_job(config, num: int, overrides: Sequence[str]) -> None:
     except OmegaConfBaseException:   # outside a Hydra run (no ${now:} resolver): no folder to protect
         return
     recorded = folder / ".hydra" / "overrides.yaml"
-    if not recorded.is_file() or not any(folder.glob("summary.json")) and not any(folder.glob("seed_*/summary.json")):
+    if not recorded.is_file() or not completed_runs(folder):
         return
     import yaml
 

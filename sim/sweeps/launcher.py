@@ -52,6 +52,8 @@ from hydra.errors import CompactHydraException
 from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
+from sim.runs.layout import replicate_dirs
+
 log = logging.getLogger(__name__)
 
 LOST_NOTE = "Lost job: its worker process died"   # first line of the error.txt of a lost job
@@ -76,12 +78,6 @@ def job_dir(config: DictConfig) -> Path:
     """A job's output folder, as Hydra's ``run_job`` makes it (HydraConfig must hold ``config``)."""
     return Path(os.path.abspath(os.path.join(str(OmegaConf.select(config, "hydra.sweep.dir")),
                                              str(OmegaConf.select(config, "hydra.sweep.subdir")))))
-
-
-def run_folders(config: DictConfig, folder: Path) -> list[Path]:
-    """The run folders of a job: the job's own, or ``seed_<s>`` per replicate."""
-    count, first = int(config.get("replicates", 1) or 1), int(config.get("seed", 0) or 0)
-    return [folder] if count == 1 else [folder / f"seed_{first + k}" for k in range(count)]
 
 
 def clear_leftovers(folder: Path) -> None:
@@ -305,7 +301,9 @@ class LocalLauncher(JoblibLauncher):
                 config.hydra.runtime.output_dir = str(folder)
             hydra_config.set_config(config)
             note = lost_note(idx, overrides, how, resume_command(self.config))
-            for run in run_folders(config, folder):
+            runs = [folder] if OmegaConf.select(config, "output.layout") == "table" else \
+                [run for _, run in replicate_dirs(config, folder)]
+            for run in runs:
                 if not (run / "summary.json").exists() and not (run / "error.txt").exists():
                     run.mkdir(parents=True, exist_ok=True)
                     (run / "error.txt").write_text(note)

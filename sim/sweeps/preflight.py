@@ -10,15 +10,14 @@ no folder it made.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from sim.errors import UserError
-from sim.files import SUMMARY_FILE
-from sim.runs.preflight import hold_folder, writable_folder
+from sim.runs.layout import completed_runs
+from sim.runs.preflight import checked, hold_folder, writable_folder
 from sim.sweeps.basic import NEW_SWEEPS, check_resumed_job, job_overrides
 
 def check_sweep(config: DictConfig) -> None:
@@ -32,9 +31,9 @@ def check_sweep(config: DictConfig) -> None:
         raise UserError("hydra.launcher.n_jobs=0 runs nothing. Nothing was run. Give the number of parallel jobs "
                         "(1, 2, ...), or -1 for all cores.")
     hold_folder(sweep_dir, "hydra.sweep.dir")
-    done = sorted(sweep_dir.glob(f"*/{SUMMARY_FILE}")) + sorted(sweep_dir.glob(f"*/seed_*/{SUMMARY_FILE}"))
+    done = [found for job in sorted(sweep_dir.glob("*")) if job.is_dir() for found in completed_runs(job)]
     if done and not config.get("resume"):
-        raise UserError(f"{sweep_dir} already holds {len(done)} complete run(s) of a sweep (e.g. {done[0].parent}). "
+        raise UserError(f"{sweep_dir} already holds complete runs of a sweep (e.g. {done[0].parent}). "
                         "Nothing was run or changed. Add resume=true to run only what is missing (the same sweep), "
                         "or give another folder with hydra.sweep.dir=PATH.")
     if done and "BasicSweeper" in str(OmegaConf.select(config, "hydra.sweeper._target_")):
@@ -50,8 +49,4 @@ class SweepPreflight(Callback):
     """Installed by the primary config of ``python -m sim run`` (``hydra.callbacks``), before progress."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
-        try:
-            check_sweep(config)
-        except UserError as err:
-            print(f"error: {err}", file=sys.stderr)
-            sys.exit(2)
+        checked(check_sweep, config)

@@ -20,6 +20,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from sim.runs.layout import finished_runs
 from sim.sweeps.basic import job_overrides
 
 log = logging.getLogger("sim.sweeps.progress")
@@ -30,12 +31,6 @@ LEDGER = ".progress_runs"   # one line per finished job: its number of finished 
 def expected_jobs(hydra_cfg: DictConfig) -> int:
     """Number of jobs of a sweep, by Hydra's own expansion of its overrides."""
     return len(job_overrides(hydra_cfg.sweeper.get("params") or {}, list(hydra_cfg.overrides.task)))
-
-
-def finished_runs(job_dir: Path) -> int:
-    """Run folders of one job that are complete or have failed (replicates are subfolders)."""
-    return sum(len(list(job_dir.glob(pattern))) for pattern in
-               ("summary.json", "error.txt", "seed_*/summary.json", "seed_*/error.txt"))
 
 
 def record_job(sweep_dir: Path, runs: int) -> int:
