@@ -2,10 +2,13 @@
 
 ``python -m sim.analysis.calibration [--quick] [--seeds N] [--out DIR] [--jobs N]``
 
-Target (Liu & Chen 2021, seed document 001; ``COUNCIL_DATA`` below, docs/ODD.md section 1.1): the Yangtze River Delta city
-economic coordination council grew from 14 members (1992) to 15 (1996/97), 16 (2003), 22 (2010),
-30 (2013), 34 (2018) and 41 (2019). The data path is the step function through these counts, one
-value per year 1992-2019 (the 15th member is dated 1997; the size is held between the dated counts).
+Target (Liu & Chen 2021, seed document 001; sim/data/targets.csv, docs/ODD.md section 1.1): the Yangtze
+River Delta city economic coordination council grew from 14 members (1992) to 15 (1996/97), 16 (2003),
+22 (2010), 30 (2013), 34 (2018) and 41 (2019). The calibration fits only the counts that targets.csv
+declares ``calibration`` (1992-2010, :data:`FIT_DATA`); 2013, 2018 and 2019 are held out, and
+``python -m sim validate`` checks them as a forecast (P1a). The fitted data path is the step function
+through the fitted counts, one value per year 1992-2010 (the 15th member is dated 1997; the size is
+held between the dated counts).
 
 Design (:func:`p1_overrides`): the 41-city ``yangtze_delta`` region, ``+mechanism=three_tier``,
 ``start_year=1992``, ``years=28`` (1992-2019) and the 14 founding cities of 1992 as
@@ -17,8 +20,8 @@ minimum-distance estimate). Stage 1 runs every point of :data:`GRID` (income thr
 threshold, forum interval, largest admissions per forum, contiguity) with ``stage1_seeds`` seeds;
 stage 2 re-runs the ``top`` best points with ``stage2_seeds`` fresh seeds, and the best stage-2 point
 is the estimate (re-running on fresh seeds removes the winner's curse of stage 1). The objective is
-the root mean squared error, over seeds and the 28 years, between the simulated council size and the
-data path (:func:`path_rmse`). Calibration seeds start at :data:`CALIBRATION_SEED0`, so they are
+the root mean squared error, over seeds and the 19 fitted years 1992-2010, between the simulated
+council size and the data path (:func:`path_rmse`; the runs go on to 2019 for the forecast). Calibration seeds start at :data:`CALIBRATION_SEED0`, so they are
 disjoint from the validation seeds 0..N-1 and the validation is out of sample.
 
 :data:`CALIBRATED` holds the estimate that ``python -m sim validate`` uses (as overrides); it was
@@ -38,14 +41,18 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.design_runs import run_designs
+from sim.data.targets import by_year, targets
 from sim.files import write_json, write_text
 
 #: The 14 founding members of 1992 (names as in sim/data/yangtze_delta.csv).
 FOUNDERS_1992: tuple[str, ...] = (
     "Shanghai", "Nanjing", "Suzhou (Jiangsu)", "Wuxi", "Changzhou", "Zhenjiang", "Nantong", "Yangzhou",
     "Hangzhou", "Ningbo", "Huzhou", "Jiaxing", "Shaoxing", "Zhoushan")
-#: Council size by year (Liu & Chen 2021; SOURCES.md). "15 (1996/97)" is dated 1997.
-COUNCIL_DATA: dict[int, int] = {1992: 14, 1997: 15, 2003: 16, 2010: 22, 2013: 30, 2018: 34, 2019: 41}
+#: Council size by year (Liu & Chen 2021; sim/data/targets.csv). "15 (1996/97)" is dated 1997.
+COUNCIL_DATA: dict[int, float] = by_year(targets("council_size", "yangtze_delta"))
+#: The counts the calibration fits, and those it holds out for the forecast (targets.csv's split).
+FIT_DATA: dict[int, float] = by_year(targets("council_size", "yangtze_delta", "calibration"))
+HELD_OUT: dict[int, float] = by_year(targets("council_size", "yangtze_delta", "validation"))
 START_YEAR, END_YEAR = 1992, 2019
 #: The Delta's own plan years (docs/ODD.md 7.3), each an attention pulse: State Council guiding opinions
 #: (2008), the YRD regional plan (2010), the urban agglomeration plan (2016), national strategy (2018),
@@ -88,14 +95,36 @@ QUICK_GRID: dict[str, tuple] = {
 }
 
 
-def data_path(years: Sequence[int] = YEARS) -> np.ndarray:
-    """Council size by year: the last dated count at or before each year (step function)."""
-    dated = sorted(COUNCIL_DATA)
+def data_path(years: Sequence[int] = YEARS, data: dict[int, float] | None = None) -> np.ndarray:
+    """Council size by year: the last dated count at or before each year (step function) of ``data``
+    (all counts by default)."""
+    data = COUNCIL_DATA if data is None else data
+    dated = sorted(data)
     out = []
     for y in years:
-        known = [COUNCIL_DATA[d] for d in dated if d <= y]
+        known = [data[d] for d in dated if d <= y]
         out.append(known[-1] if known else np.nan)
     return np.asarray(out, dtype=float)
+
+
+def fit_target() -> np.ndarray:
+    """The data path the calibration fits: the fitted counts' step path to their last year, NaN after."""
+    path = data_path(YEARS, FIT_DATA)
+    path[np.asarray(YEARS) > max(FIT_DATA)] = np.nan
+    return path
+
+
+def forecast_rmse(path: np.ndarray) -> float:
+    """RMSE of a simulated path against the held-out counts, in their years (the forecast error)."""
+    return float(np.sqrt(np.mean([(path[YEARS.index(y)] - v) ** 2 for y, v in HELD_OUT.items()])))
+
+
+def persistence_rmse() -> float:
+    """The forecast error of persistence, the naive forecast that the last fitted count stays: a
+    forecast with skill must beat it (a forecasting convention, e.g. Hyndman & Athanasopoulos 2021,
+    section 5.2: the naive method as benchmark)."""
+    last = FIT_DATA[max(FIT_DATA)]
+    return float(np.sqrt(np.mean([(last - v) ** 2 for v in HELD_OUT.values()])))
 
 
 def _value(v) -> str:
@@ -129,15 +158,15 @@ def council_paths(records) -> np.ndarray:
 
 
 def path_rmse(path: np.ndarray, target: np.ndarray | None = None) -> float:
-    """Root mean squared error between a council-size path and the data path (years both have)."""
-    target = data_path() if target is None else target
+    """Root mean squared error between a council-size path and the fitted data path (years both have)."""
+    target = fit_target() if target is None else target
     ok = np.isfinite(path) & np.isfinite(target)
     return float(np.sqrt(np.mean((np.asarray(path)[ok] - target[ok]) ** 2)))
 
 
 def pooled_rmse(paths: Sequence[np.ndarray]) -> float:
-    """RMSE over seeds and years (the calibration objective)."""
-    target = data_path()
+    """RMSE over seeds and fitted years (the calibration objective)."""
+    target = fit_target()
     return float(np.sqrt(np.mean([path_rmse(p, target) ** 2 for p in paths])))
 
 
@@ -187,7 +216,8 @@ def calibrate(grid: dict[str, tuple] = GRID, stage1_seeds: int = 2, stage2_seeds
     return {
         "method": "two-stage grid search (simulated minimum distance): stage 1 every grid point with "
                   f"{len(seeds1)} seeds, stage 2 the best {len(best1)} with {len(seeds2)} fresh seeds; "
-                  "objective = RMSE of the yearly council size 1992-2019 against the data step path",
+                  f"objective = RMSE of the yearly council size {START_YEAR}-{max(FIT_DATA)} against the step "
+                  "path of the counts targets.csv declares for calibration",
         "grid": {k: list(v) for k, v in grid.items()},
         "seeds_stage1": seeds1, "seeds_stage2": seeds2,
         "best": _plain({k: best[k] for k in grid}),
@@ -196,8 +226,8 @@ def calibrate(grid: dict[str, tuple] = GRID, stage1_seeds: int = 2, stage2_seeds
         "years": list(YEARS), "data_path": target.tolist(),
         "best_path_mean": best_path.tolist(), "best_path_sd": best["path_sd"],
         "defaults_path_mean": list(default_row["path"]),
-        "data_years_fit": {str(y): {"data": COUNCIL_DATA[y], "model": float(best_path[YEARS.index(y)])}
-                           for y in COUNCIL_DATA},
+        "data_years_fit": {str(y): {"data": COUNCIL_DATA[y], "model": float(best_path[YEARS.index(y)]),
+                                    "split": "calibration" if y in FIT_DATA else "held out"} for y in COUNCIL_DATA},
         "stage1": stage1.drop(columns=["path", "path_sd"]).to_dict("records"),
         "stage2": stage2.drop(columns=["path_sd"]).to_dict("records"),
         "seconds": round(time.time() - started, 1),
@@ -230,17 +260,18 @@ def markdown(result: dict, command: str) -> str:
         "## Estimate", "",
         "| parameter | calibrated | default |", "|---|---|---|",
         *[f"| `mechanism.three_tier.{k}` | {best[k]} | {DEFAULTS[k]} |" for k in best],
-        "", f"RMSE of the yearly council size, 1992-2019: **{result['rmse_best']:.2f}** cities "
-            f"(defaults: {result['rmse_defaults']:.2f}).", "",
+        "", f"RMSE of the yearly council size, {START_YEAR}-{max(FIT_DATA)} (the fitted years): "
+            f"**{result['rmse_best']:.2f}** cities (defaults: {result['rmse_defaults']:.2f}). The counts of "
+            f"{', '.join(map(str, HELD_OUT))} are held out: `python -m sim validate` checks them as a forecast (P1a).", "",
         "## Path against the data", "",
         "| year | data | calibrated (mean) | defaults (mean) |", "|---:|---:|---:|---:|",
     ]
     data = result["data_path"]
     for i, y in enumerate(years):
-        mark = " *" if y in COUNCIL_DATA else ""
+        mark = " *" if y in FIT_DATA else " (held out)" if y in HELD_OUT else ""
         lines.append(f"| {y}{mark} | {data[i]:.0f} | {result['best_path_mean'][i]:.1f} | "
                      f"{result['defaults_path_mean'][i]:.1f} |")
-    lines += ["", "\\* a dated count of the sources; other years hold the last dated count.", "",
+    lines += ["", "\\* a dated count of the sources, fitted; other years hold the last dated count.", "",
               "## Stage 2", "", "| " + " | ".join([*result["grid"], "rmse"]) + " |",
               "|" + "---|" * (len(result["grid"]) + 1)]
     for row in sorted(result["stage2"], key=lambda r: r["rmse"]):
@@ -256,7 +287,9 @@ def figure(result: dict, out_dir: Path, command: str) -> None:
     with use_style():
         fig, ax = new_figure("single", 2.6)
         ax.step(years, result["data_path"], where="post", color="black", label="data (step path)")
-        ax.scatter(list(map(int, COUNCIL_DATA)), list(COUNCIL_DATA.values()), color="black", s=10, zorder=3)
+        ax.scatter(list(FIT_DATA), list(FIT_DATA.values()), color="black", s=10, zorder=3)
+        ax.scatter(list(HELD_OUT), list(HELD_OUT.values()), facecolors="white", edgecolors="black", s=12, zorder=3,
+                   label="held out (forecast, P1a)")
         mean, sd = np.asarray(result["best_path_mean"]), result["best_path_sd"]
         ax.plot(years, mean, color=PALETTE[0], label="calibrated (mean)")
         if sd is not None:
