@@ -58,3 +58,17 @@ def test_core_periphery_targets_are_the_shipped_tables_values(region):
     assert stored.keys() == computed.keys()
     for year, value in computed.items():
         assert stored[year] == pytest.approx(value, abs=5e-4), year
+
+
+def test_p4_bands_follow_the_data_rows_by_the_stated_rule(monkeypatch):
+    from sim.analysis import validation_checks as checks
+    from sim.data.targets import Target
+
+    def rows(*values):
+        return [Target("core_periphery_ratio", "P4", "r", 2015 + 5 * i, v, v, v, "ratio", "validation", "s", "")
+                for i, v in enumerate(values)]
+    monkeypatch.setattr(checks, "targets", lambda *args: rows(1.5, 1.0))
+    band = checks.data_ratio_band("r")
+    assert (band.low, band.high) == pytest.approx((0.5, 2.0))
+    monkeypatch.setattr(checks, "targets", lambda *args: rows(1.2, 1.2))
+    assert (checks.data_ratio_band("r").low, checks.data_ratio_band("r").high) == pytest.approx((1.2, 1.2))

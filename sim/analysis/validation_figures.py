@@ -29,15 +29,17 @@ def figures(results: dict, runs: dict[str, list[RunRecord]], out_dir: Path, comm
                         color=PALETTE[0], alpha=0.2, lw=0, label="model, 95% of seeds")
         ax.plot(years, np.nanmean(paths, axis=0), color=PALETTE[0], label="model, mean")
         ax.step(years, calibration.data_path(), where="post", color="black", lw=0.8, label="data (step path)")
-        ax.scatter(list(calibration.COUNCIL_DATA), list(calibration.COUNCIL_DATA.values()), color="black", s=10,
-                   zorder=3)
+        ax.scatter(list(calibration.FIT_DATA), list(calibration.FIT_DATA.values()), color="black", s=10, zorder=3,
+                   label="fitted counts")
+        ax.scatter(list(calibration.HELD_OUT), list(calibration.HELD_OUT.values()), facecolors="white",
+                   edgecolors="black", s=12, zorder=3, label="held out (forecast, P1a)")
         ax.set_xlabel("year")
         ax.set_ylabel("council members")
         ax.set_title("P1: YRD council size")
         ax.legend(loc="upper left")
     save_figure(fig, fig_dir, "p1_council_size", sidecar={
         "command": command, "seeds": seeds, "overrides": results["designs"]["p1_council_yrd"],
-        "data": "Liu & Chen 2021 (seed document 001), sim/analysis/calibration.py COUNCIL_DATA"})
+        "data": "Liu & Chen 2021 (seed document 001), sim/data/targets.csv"})
     written.append("p1_council_size")
 
     recs = runs["p1_council_yrd"]

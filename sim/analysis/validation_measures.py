@@ -100,17 +100,3 @@ def gdp_per_capita(cities: pd.DataFrame) -> np.ndarray:
 def trajectories(records, column: str = "cooperation_index") -> np.ndarray:
     """One timeseries column of every run, seeds x years."""
     return np.array([r.timeseries[column].to_numpy() for r in records])
-
-
-def core_vs_median_other(cities: pd.DataFrame) -> float:
-    """Mean over provinces of (core city GDP per capita / median of the province's other cities), from
-    the initial (data) GDP: the city-pair reading of the 2-2.8 band, whose source compares one core
-    city with one peripheral city (Guangzhou/Zhaoqing)."""
-    pc = (cities["gdp_initial"] / cities["population"]).to_numpy()
-    core = cities["core"].to_numpy(bool)
-    ratios = []
-    for province in cities["province"].unique():
-        at = (cities["province"] == province).to_numpy()
-        if (at & core).any() and (at & ~core).any():
-            ratios.append(float(pc[at & core].mean() / np.median(pc[at & ~core])))
-    return float(np.mean(ratios)) if ratios else math.nan
