@@ -213,12 +213,20 @@ def validate_patterns() -> int:
     return validate_main()
 
 
+def calibrate() -> int:
+    """ABC-SMC posterior of the council's entry parameters (pyABC loads only for this command)."""
+    from sim.analysis.posterior import main as calibrate_main
+
+    return calibrate_main()
+
+
 COMMANDS = {
     "run": (run, "simulate one region (or a Hydra multirun sweep with -m)"),
     "report": (report, "tables, effects against a baseline, figures and provenance of a sweep folder"),
     "reproduce": (reproduce, "published public-goods models (lattice, scale-free) on the city model's engine"),
     "validate": (validate_patterns, "run the validation patterns (docs/ODD.md section 1.1) over many seeds; exit 1 if one fails"),
     "sensitivity": (sensitivity, "Morris / Sobol indices and figures of a sweep run with hydra/sweeper=salib"),
+    "calibrate": (calibrate, "posterior of the council's entry parameters given the calibration data (ABC-SMC, pyABC)"),
 }
 
 

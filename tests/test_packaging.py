@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 PROJECT = PYPROJECT["project"]
 # Extras that make a part of sim work (the others are for developers: test, docs, bench).
-RUNTIME_EXTRAS = ("reproduce", "sensitivity", "slurm")
+RUNTIME_EXTRAS = ("reproduce", "sensitivity", "slurm", "calibrate")
 
 
 def _name(requirement: str) -> str:
