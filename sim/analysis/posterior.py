@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import sys
 import time
 import warnings
@@ -123,25 +124,19 @@ def run_abc(out: Path, population: int, generations: int, budget: int, jobs: int
     return abc.run(max_nr_populations=generations, max_total_nr_simulations=budget)
 
 
-def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
-    order = np.argsort(values)
-    cum = np.cumsum(weights[order]) / weights.sum()
-    return float(np.interp(q, cum - weights[order] / weights.sum() / 2, values[order]))
-
-
 def summarize(history) -> tuple[dict, "object"]:
     """Posterior table (last generation) and per-generation diagnostics from pyABC's history."""
     import pyabc
 
+    stats = pyabc.weighted_statistics
     frame, weights = history.get_distribution(m=0, t=history.max_t)
-    weights = np.asarray(weights, float)
+    weights = np.asarray(weights, float) / np.sum(weights)
     params = {}
     for key in PRIORS:
         v = frame[key].to_numpy(float)
-        mean = float(np.sum(weights * v) / weights.sum())
-        params[key] = {"mean": mean, "sd": float(np.sqrt(np.sum(weights * (v - mean) ** 2) / weights.sum())),
-                       "median": weighted_quantile(v, weights, 0.5),
-                       "interval_95": [weighted_quantile(v, weights, 0.025), weighted_quantile(v, weights, 0.975)],
+        params[key] = {"mean": float(stats.weighted_mean(v, weights)), "sd": float(stats.weighted_std(v, weights)),
+                       "median": float(stats.weighted_quantile(v, weights, alpha=0.5)),
+                       "interval_95": [float(stats.weighted_quantile(v, weights, alpha=a)) for a in (0.025, 0.975)],
                        "prior": PRIORS[key][2]}
     pops = history.get_all_populations()
     generations = []
@@ -150,8 +145,8 @@ def summarize(history) -> tuple[dict, "object"]:
         generations.append({"t": int(row["t"]), "epsilon": float(row["epsilon"]), "simulations": int(row["samples"]),
                             "particles": int(row["particles"]),
                             "acceptance_rate": float(row["particles"]) / max(int(row["samples"]), 1),
-                            "effective_sample_size": float(pyabc.weighted_statistics.effective_sample_size(w))})
-    frame = frame.assign(weight=weights / weights.sum())
+                            "effective_sample_size": float(stats.effective_sample_size(w))})
+    frame = frame.assign(weight=weights)
     return {"parameters": params, "per_generation": generations,
             "simulations": int(history.total_nr_simulations)}, frame
 
@@ -219,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = {k: (QUICK if args.quick else DEFAULT)[k] if getattr(args, k) is None else getattr(args, k)
                 for k in DEFAULT}
     out = args.out or Path("results/calibrate") / time.strftime("%Y-%m-%d_%H-%M-%S")
-    jobs = args.jobs if args.jobs != -1 else max(1, len(__import__("os").sched_getaffinity(0)))
+    jobs = args.jobs if args.jobs != -1 else max(1, len(os.sched_getaffinity(0)))
     problem = next((f"--{k} {v}: give a whole number of at least 1" for k, v in settings.items() if v < 1), None) or (
         f"--jobs {args.jobs}: give a number of processes >= 1, or -1 for all cores" if args.jobs == 0 or args.jobs < -1
         else f"--seed {args.seed}: give a seed in [0, 2^32 - 1]" if not 0 <= args.seed < 2**32
