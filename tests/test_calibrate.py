@@ -46,8 +46,28 @@ def test_a_calibration_writes_its_posterior_and_diagnostics(runs):
         assert (runs / "a" / name).is_file(), name
 
 
+def test_its_draws_are_what_posterior_csv_runs_take(runs):
+    """posterior_draws.csv: particles resampled by weight, the fixed settings added, and each run of
+    posterior=csv takes the draw of its seed."""
+    from sim.config.loading import load_config, resolved
+
+    frame = pd.read_csv(runs / "a" / "posterior.csv")
+    draws = pd.read_csv(runs / "a" / "posterior_draws.csv", comment="#")
+    assert len(draws) == len(frame)
+    particles = {tuple(row) for row in frame[list(posterior.PRIORS)].itertuples(index=False)}
+    keys = [f"mechanism.three_tier.{k}" for k in posterior.PRIORS]
+    assert {tuple(row) for row in draws[keys].itertuples(index=False)} <= particles
+    for seed in (0, 5):
+        council = resolved(load_config(["+mechanism=three_tier", "posterior=csv", f"seed={seed}",
+                                        f"posterior.path={runs / 'a' / 'posterior_draws.csv'}"]))["mechanism"]["three_tier"]
+        assert {k: council[k] for k in posterior.PRIORS} == {k: draws[f"mechanism.three_tier.{k}"][seed]
+                                                             for k in posterior.PRIORS}
+        assert {k: council[k] for k in posterior.FIXED} == posterior.FIXED
+
+
 def test_the_same_seed_gives_the_same_posterior(runs):
     a, b = (pd.read_csv(runs / name / "posterior.csv") for name in ("a", "b"))
+    pd.testing.assert_frame_equal(*(pd.read_csv(runs / name / "posterior_draws.csv", comment="#") for name in "ab"))
     pd.testing.assert_frame_equal(a, b)
 
 

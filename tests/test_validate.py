@@ -47,7 +47,7 @@ def test_quick_mode_writes_every_pattern_with_the_documented_fields(quick):
             assert len(c["per_seed"]) <= validate.QUICK_SEEDS
         assert p["pass"] == all(c["pass"] for c in p["checks"])
     assert result["quick"] is True and result["n_seeds"] == validate.QUICK_SEEDS
-    assert result["calibration"]["parameters"] == calibration.CALIBRATED
+    assert result["calibration"]["posterior"] == validate.DEFAULT_POSTERIOR
 
 
 def test_quick_mode_exit_code_is_one_iff_a_check_failed(quick):
@@ -121,7 +121,7 @@ def test_the_status_follows_the_check_and_its_null(check, null, status):
 def test_every_null_changes_the_composed_config_of_its_designs():
     """A null that changed nothing would compare the model with itself; the one exception is
     declared: circles are not cooperation groups by default, so that null is the model (P8)."""
-    designs = checks.run_designs_spec(True, calibration.CALIBRATED)
+    designs = checks.run_designs_spec(True, checks.p1_design(validate.DEFAULT_POSTERIOR))
     null_of = null_models.nulls(null_models.null_facts())
     assert null_of["P5c"] is None and {"P1a", "P2c", "P3a", "P4e", "P5d", "P8a", "P9b"} <= set(null_of)
     for null in {n.name: n for n in null_of.values() if n is not None}.values():
@@ -154,14 +154,32 @@ def test_a_strict_band_excludes_its_bound():
     assert checks.Band(2, 2.8).holds(2, 2.8) and not checks.Band(2, 2.8).holds(math.nan, 2.5)
 
 
-def test_quick_mode_uses_the_calibrated_council_and_the_founders(quick):
+def test_quick_mode_draws_the_council_from_the_posterior(quick):
+    """P1 is a posterior predictive check: its runs take the posterior draw of their seed; P1d judges the
+    held-out counts against the runs' predictive distribution."""
     out, _ = quick
     result = json.loads((out / "validation.json").read_text())
     p1 = result["designs"]["p1_council_yrd"]
     assert "region=yangtze_delta" in p1 and "start_year=1992" in p1 and "years=28" in p1
+    assert f"posterior={validate.DEFAULT_POSTERIOR}" in p1 and not any(o.startswith("mechanism.three_tier.entry")
+                                                                         for o in p1)
+    p1d = next(c for c in result["patterns"][0]["checks"] if c["id"] == "P1d")
+    years = p1d["extra"]["predictive_intervals_held_out"]
+    assert set(years) == {str(y) for y in calibration.HELD_OUT}
+    assert p1d["value"] == pytest.approx(min(e["p_value"] for e in years.values()))
+    assert p1d["pass"] == (p1d["interval"][0] >= p1d["band"][0])
+
+
+def test_the_point_estimate_and_draws_files_make_p1_designs(tmp_path):
+    point = checks.p1_design(None)
     for key, value in calibration.CALIBRATED.items():
         text = str(value).lower() if isinstance(value, bool) else str(value)
-        assert f"mechanism.three_tier.{key}={text}" in p1
+        assert f"mechanism.three_tier.{key}={text}" in point
+    assert checks.p1_design("/x/posterior_draws.csv")[-2:] == ("posterior=csv", "posterior.path=/x/posterior_draws.csv")
+    for bad in ("no_such_posterior", str(tmp_path / "missing.csv")):
+        out = tmp_path / "out"
+        assert validate.main(["--quick", "--posterior", bad, "--out", str(out)]) == 2
+        assert not out.exists()
 
 
 # ---------------------------------------------------------------- runs

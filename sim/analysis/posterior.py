@@ -31,8 +31,10 @@ Outputs in ``--out``: ``posterior.csv`` (last generation's particles and weights
 ``posterior.json`` (per parameter weighted mean, sd and 95% credible interval; per generation
 tolerance, simulations, acceptance rate and effective sample size; command, seed, priors, data,
 git revision), ``posterior.md``, ``figures/posterior.{png,pdf,json}`` (marginals and pairs),
-``posterior_overrides.yaml`` (the posterior median as ``mechanism.three_tier.*`` overrides) and
-``abc.db`` (pyABC's history, readable with ``pyabc.History``).
+``posterior_draws.csv`` (the particles resampled by weight into equally weighted draws, with the fixed
+settings, one column per ``mechanism.three_tier.*`` key: what ``posterior=csv posterior.path=...``
+reads, and what ``posterior=yrd_council`` ships), ``posterior_overrides.yaml`` (the posterior median
+as overrides) and ``abc.db`` (pyABC's history, readable with ``pyabc.History``).
 """
 
 from __future__ import annotations
@@ -151,6 +153,24 @@ def summarize(history) -> tuple[dict, "object"]:
             "simulations": int(history.total_nr_simulations)}, frame
 
 
+def equal_weight_draws(frame, seed: int):
+    """The weighted particles resampled into as many equally weighted draws (multinomial resampling
+    with the calibration's seed), the fixed settings added, columns named by their config keys."""
+    rng = np.random.default_rng(seed)
+    weights = frame["weight"].to_numpy(float)
+    rows = rng.choice(len(frame), size=len(frame), p=weights / weights.sum())
+    draws = frame.iloc[rows][list(PRIORS)].reset_index(drop=True)
+    for key, value in FIXED.items():
+        draws[key] = value
+    return draws.rename(columns=lambda k: f"mechanism.three_tier.{k}")
+
+
+def write_draws(draws, out: Path, command: str, revision: str | None) -> None:
+    header = (f"# Equally weighted posterior draws of {command} (git {revision or 'unknown'}).\n"
+              "# Use: python -m sim run +mechanism=three_tier posterior=csv posterior.path=<this file>\n")
+    write_text(header + draws.to_csv(index=False, lineterminator="\n"), out / "posterior_draws.csv")
+
+
 def markdown(result: dict) -> str:
     lines = ["# Posterior of the council's entry parameters (ABC-SMC)", "",
              f"- Command: `{result['command']}`",
@@ -243,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
                    "distance": "RMSE of the yearly council size 1992-2010 against the data step path",
                    "git_revision": git_revision()})
     frame.to_csv(out / "posterior.csv", index=False)
+    write_draws(equal_weight_draws(frame, args.seed), out, command, result["git_revision"])
     medians = {f"mechanism.three_tier.{k}": round(p["median"], 4) for k, p in result["parameters"].items()}
     write_text("# posterior medians of python -m sim calibrate; add to the P1 design's overrides\n"
                + "".join(f"{k}: {v}\n" for k, v in medians.items()), out / "posterior_overrides.yaml")

@@ -1,4 +1,5 @@
-"""Intervals over seeds: the Student-t interval of a mean, percentile bootstraps and rank correlation.
+"""Intervals over seeds: the Student-t interval of a mean, percentile bootstraps, posterior predictive
+p-values and rank correlation.
 
 One t-interval (:func:`t_interval`) serves every analysis; the report (:func:`interval_columns`) and
 the validation (:func:`mean_interval`) differ only in which values they keep: the report drops what
@@ -65,23 +66,40 @@ def mean_interval(values, confidence: float = CONFIDENCE, method: str = "t", n_b
     raise ValueError(f"method must be 't' or 'bootstrap', not {method!r}")
 
 
+def bootstrap_rows(matrices: Sequence[np.ndarray], statistic: Callable[..., float], confidence: float = CONFIDENCE,
+                   n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float, int]:
+    """(estimate, low, high, n) of ``statistic(matrix_1, matrix_2, ...)`` with a percentile bootstrap
+    that resamples rows (runs), the same rows of every matrix (so contrasts stay paired)."""
+    mats = [np.asarray(t, dtype=float) for t in matrices]
+    n = min(len(m) for m in mats)
+    mats = [m[:n] for m in mats]
+    estimate = float(statistic(*mats))
+    if n < 2:
+        return estimate, math.nan, math.nan, n
+    rng = np.random.default_rng(seed)
+    draws = np.array([statistic(*(m[idx] for m in mats)) for idx in rng.integers(0, n, size=(n_boot, n))], dtype=float)
+    tail = (1 - confidence) / 2
+    return estimate, float(np.quantile(draws, tail)), float(np.quantile(draws, 1 - tail)), n
+
+
 def bootstrap_trajectories(trajectories: Sequence[np.ndarray], statistic: Callable[..., float],
                            confidence: float = CONFIDENCE, n_boot: int = 2000,
                            seed: int = 0) -> tuple[float, float, float, int]:
     """(estimate, low, high, n) of ``statistic(mean_1, mean_2, ...)``, where mean_k is the seed-mean of
-    the k-th matrix (seeds x years) in ``trajectories``; percentile bootstrap that resamples seeds,
-    the same seeds for every matrix (so contrasts stay paired)."""
-    mats = [np.asarray(t, dtype=float) for t in trajectories]
-    n = min(len(m) for m in mats)
-    mats = [m[:n] for m in mats]
-    estimate = float(statistic(*(m.mean(axis=0) for m in mats)))
-    if n < 2:
-        return estimate, math.nan, math.nan, n
-    rng = np.random.default_rng(seed)
-    draws = np.array([statistic(*(m[idx].mean(axis=0) for m in mats))
-                      for idx in rng.integers(0, n, size=(n_boot, n))], dtype=float)
-    tail = (1 - confidence) / 2
-    return estimate, float(np.quantile(draws, tail)), float(np.quantile(draws, 1 - tail)), n
+    the k-th matrix (seeds x years) in ``trajectories``; percentile bootstrap over seeds, paired."""
+    return bootstrap_rows(trajectories, lambda *mats: statistic(*(m.mean(axis=0) for m in mats)),
+                          confidence, n_boot, seed)
+
+
+def predictive_p_value(sample, observed: float) -> float:
+    """Two-sided posterior predictive p-value of an observed value: twice the smaller tail probability
+    of the predictive sample, ties counted in both tails (Gelman et al. 2013, ch. 6; Meng 1994).
+    NaN for an empty sample."""
+    s = np.asarray(sample, dtype=float)
+    s = s[np.isfinite(s)]
+    if not len(s):
+        return math.nan
+    return float(min(1.0, 2 * min(np.mean(s <= observed), np.mean(s >= observed))))
 
 
 def rank_correlation(x, y) -> float:

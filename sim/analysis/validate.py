@@ -54,20 +54,21 @@ from sim.analysis import calibration
 from sim.analysis.design_runs import RunRecord, run_designs
 from sim.analysis.formatting import quantity
 from sim.analysis.stats import CONFIDENCE
-from sim.analysis.validation_checks import CHECKS, PATTERNS, QUICK_YEARS, run_designs_spec
+from sim.analysis.validation_checks import CHECKS, PATTERNS, QUICK_YEARS, p1_design, run_designs_spec
 from sim.analysis.validation_nulls import evaluate_nulls, null_designs, null_facts, nulls
 from sim.analysis.validation_report import check_interval, model_facts, report_markdown
 from sim.analysis.validation_figures import figures
 from sim.files import write_json, write_text
 
 FULL_SEEDS, QUICK_SEEDS = 100, 3
+DEFAULT_POSTERIOR = "yrd_council"
 
 
-def validate(n_seeds: int, quick: bool = False, jobs: int = 1, p1_params: dict | None = None,
+def validate(n_seeds: int, quick: bool = False, jobs: int = 1, posterior: str | None = DEFAULT_POSTERIOR,
              progress: Callable[[str], None] = print) -> tuple[dict, dict[str, list[RunRecord]]]:
-    """Run every design for seeds 0..n_seeds-1 and evaluate every check; returns (results, runs)."""
-    p1 = dict(calibration.CALIBRATED if p1_params is None else p1_params)
-    designs = run_designs_spec(quick, p1)
+    """Run every design for seeds 0..n_seeds-1 and evaluate every check; returns (results, runs).
+    ``posterior``: where P1's entry parameters come from (:func:`~sim.analysis.validation_checks.p1_design`)."""
+    designs = run_designs_spec(quick, p1_design(posterior))
     null_of = nulls(null_facts())
     all_designs = {**designs, **null_designs(designs, null_of)}
     started = time.time()
@@ -97,7 +98,10 @@ def validate(n_seeds: int, quick: bool = False, jobs: int = 1, p1_params: dict |
         "failed": [c["id"] for c in checks if not c["pass"]],
         "not_diagnostic": [c["id"] for c in checks if c["status"] == "not diagnostic"],
         "validated": [c["id"] for c in checks if c["status"] == "validated"],
-        "calibration": {"parameters": p1, "source": "sim.analysis.calibration.CALIBRATED" if p1_params is None else "argument",
+        "calibration": {"posterior": posterior,
+                        "parameters": ("each run takes the posterior draw of its seed (posterior.draw = seed)"
+                                       if posterior else calibration.CALIBRATED),
+                        "source": f"posterior={posterior}" if posterior else "sim.analysis.calibration.CALIBRATED",
                         "rmse": calibration.pooled_rmse(list(p1_paths)),
                         "years": list(calibration.YEARS), "data_path": calibration.data_path().tolist(),
                         "path_mean": np.nanmean(p1_paths, axis=0).tolist()},
@@ -140,7 +144,32 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=None,
                         help="output folder (default results/validation/<timestamp>)")
     parser.add_argument("--jobs", type=int, default=-1, help="parallel processes (joblib; -1 = all cores)")
+    parser.add_argument("--posterior", default=DEFAULT_POSTERIOR,
+                        help="P1's entry parameters: an embedded posterior (default yrd_council), a "
+                             "posterior_draws.csv of python -m sim calibrate (each run takes the draw of its seed: "
+                             "a posterior predictive check), or 'none' for the grid's point estimate")
     return parser
+
+
+def posterior_problem(posterior: str) -> str | None:
+    """Why ``--posterior`` cannot be used, or None."""
+    from importlib import resources
+
+    from sim.config.posterior import read_draws
+    from sim.errors import ConfigError
+
+    if posterior.endswith(".csv"):
+        try:
+            read_draws(str(Path(posterior).resolve()))
+        except ConfigError as err:
+            return str(err)
+        return None
+    embedded = sorted(p.name[:-5] for p in resources.files("sim.runs.configs").joinpath("posterior").iterdir()
+                      if p.name.endswith(".yaml") and p.name != "csv.yaml")
+    if posterior not in embedded:
+        return (f"--posterior {posterior}: not an embedded posterior ({', '.join(embedded)}) nor a .csv file of draws; "
+                "give one of those, or 'none' for the grid's point estimate")
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -159,7 +188,13 @@ def main(argv: list[str] | None = None) -> int:
     if out.exists() and not out.is_dir():
         print(f"error: --out {out}: it is a file; give a folder. Nothing was run.", file=sys.stderr)
         return 2
-    results, runs = validate(n_seeds, quick=args.quick, jobs=args.jobs)
+    posterior = None if args.posterior == "none" else args.posterior
+    if posterior and (problem := posterior_problem(posterior)):
+        print(f"error: {problem.rstrip('.')}. Nothing was run.", file=sys.stderr)
+        return 2
+    if posterior and posterior.endswith(".csv"):
+        posterior = str(Path(posterior).resolve())   # the runs compose their configs in worker processes
+    results, runs = validate(n_seeds, quick=args.quick, jobs=args.jobs, posterior=posterior)
     results["command"] = command
     written = figures(results, runs, out, command)
     write_json(results, out / "validation.json")

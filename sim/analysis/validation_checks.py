@@ -15,7 +15,8 @@ import numpy as np
 
 from sim.analysis import calibration
 from sim.analysis.design_runs import RunRecord
-from sim.analysis.stats import CONFIDENCE, bootstrap_trajectories, mean_interval, rank_correlation
+from sim.analysis.stats import (CONFIDENCE, bootstrap_rows, bootstrap_trajectories, mean_interval,
+                                predictive_p_value, rank_correlation)
 from sim.analysis.validation_measures import (circle_link_ratio, distance_to, domain_ratio,
                                               entry_correlation, gdp_per_capita, hazard, peak_and_decline,
                                               pooled_hazard, trajectories)
@@ -59,13 +60,13 @@ class Check:
     extra: dict = field(default_factory=dict)
     method: str = "t"
     estimate: tuple | None = None    # (value, low, high, n) computed otherwise (e.g. bootstrap of trajectories)
+    how: str = ("percentile bootstrap over seeds (resampled jointly across designs) of the statistic of the "
+                "seed-mean trajectory; per_seed holds the statistic of each seed's own trajectory, for information")
 
     def evaluate(self, designs: dict[str, tuple]) -> dict:
         if self.estimate is not None:
             mean, low, high, n = self.estimate
-            how = (f"{int(CONFIDENCE * 100)}% percentile bootstrap over seeds (resampled jointly across designs) "
-                   "of the statistic of the seed-mean trajectory; per_seed holds the statistic of each seed's own "
-                   "trajectory, for information")
+            how = f"{int(CONFIDENCE * 100)}% {self.how}"
         else:
             mean, low, high, n = mean_interval(self.values, method=self.method)
             how = (f"{int(CONFIDENCE * 100)}% {'Student-t' if self.method == 't' else 'percentile bootstrap'} "
@@ -116,11 +117,21 @@ PATTERNS: dict[str, dict[str, str]] = {
 }
 
 
-def run_designs_spec(quick: bool, p1_params: dict) -> dict[str, tuple[str, ...]]:
-    """Every run design of the validation, by name."""
+def p1_design(posterior: str | None) -> tuple[str, ...]:
+    """P1's design with the entry parameters of a posterior (an embedded one's name or a draws file:
+    each run takes the draw of its seed) or, with None, the grid's point estimate."""
+    if posterior is None:
+        return calibration.p1_overrides(calibration.CALIBRATED)
+    chosen = (("posterior=csv", f"posterior.path={posterior}") if posterior.endswith(".csv")
+              else (f"posterior={posterior}",))
+    return calibration.p1_overrides() + chosen
+
+
+def run_designs_spec(quick: bool, p1: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Every run design of the validation, by name (``p1``: :func:`p1_design`)."""
     h = (f"years={QUICK_YEARS}",) if quick else ()
     return {
-        "p1_council_yrd": calibration.p1_overrides(p1_params),
+        "p1_council_yrd": p1,
         "baseline_my": h,
         "three_tier_my": ("+mechanism=three_tier", *h),
         "baseline_yrd": ("region=yangtze_delta", *h),
@@ -165,6 +176,15 @@ def checks_p1(runs) -> list[Check]:
         entry["data_inside"] = bool(entry["interval_95"][0] <= entry["data"] <= entry["interval_95"][1])
     held = ", ".join(map(str, calibration.HELD_OUT))
     design = ("p1_council_yrd",)
+    held_sizes = paths[:, [calibration.YEARS.index(y) for y in calibration.HELD_OUT]]
+    held_data = list(calibration.HELD_OUT.values())
+
+    def smallest_p(rows: np.ndarray) -> float:
+        return min(predictive_p_value(rows[:, j], value) for j, value in enumerate(held_data))
+
+    alpha = 0.05 / len(held_data)
+    for j, entry in enumerate(predictive.values()):
+        entry["p_value"] = predictive_p_value(held_sizes[:, j], entry["data"])
     return [
         Check("P1a", "P1", f"forecast RMSE of the council size in the held-out years {held} (entry parameters "
               f"fitted to {calibration.START_YEAR}-{max(calibration.FIT_DATA)} only)",
@@ -174,7 +194,6 @@ def checks_p1(runs) -> list[Check]:
               "forecast with skill must beat (Hyndman & Athanasopoulos 2021, section 5.2)",
               design, forecast, "cities",
               extra={"council_size_by_data_year": by_year, "data": calibration.COUNCIL_DATA,
-                     "predictive_intervals_held_out": predictive,
                      "fit_rmse_calibration_years": calibration.pooled_rmse(list(paths))}),
         Check("P1b", "P1", "Spearman correlation, across non-founders, of entry year with GDP per capita (2015)",
               Band(-math.inf, 0, "< 0 (poorer join later)", strict=True), "docs/ODD.md section 1", design,
@@ -182,6 +201,16 @@ def checks_p1(runs) -> list[Check]:
         Check("P1c", "P1", "Spearman correlation, across non-founders, of entry year with distance to Shanghai",
               Band(0, math.inf, "> 0 (more distant join later)", strict=True), "docs/ODD.md section 1", design,
               np.array([entry_correlation(r.cities["joined"], km, founders, end) for r in recs]), "rho"),
+        Check("P1d", "P1", f"smallest two-sided posterior predictive p-value of the held-out council sizes ({held}) "
+              "among the runs of the P1 design (posterior draws x seeds with a posterior; seeds at the point "
+              "estimate without)",
+              Band(alpha, 1.0, f">= {alpha:.4f}: 0.05, Bonferroni-corrected for the {len(held_data)} held-out years "
+                   "(every count inside its predictive distribution)"),
+              "derived: a posterior predictive check of the held-out targets (Gelman et al. 2013, ch. 6; Meng 1994)",
+              design, np.array([]), "p", estimate=bootstrap_rows([held_sizes], smallest_p),
+              how="percentile bootstrap over runs of the smallest p-value; extra.predictive_intervals_held_out "
+                  "gives each year's p-value",
+              extra={"predictive_intervals_held_out": predictive}),
     ]
 
 

@@ -78,7 +78,7 @@ def nulls(facts: dict) -> dict[str, Null | None]:
                    "participation constraint cannot end a park",
                    {d: ("mechanism.enclave.renege_rate=0", "mechanism.enclave.patience=100")
                     for d in ("enclave_proportional_my", "enclave_in_situ_my")})
-    return {"P1a": no_plans, "P1b": blind, "P1c": blind, "P2a": no_pulse, "P2b": no_pulse, "P2c": council_inert,
+    return {"P1a": no_plans, "P1b": blind, "P1c": blind, "P1d": no_plans, "P2a": no_pulse, "P2b": no_pulse, "P2c": council_inert,
             "P3a": same_domains, "P3b": same_domains, "P4a": exogenous, "P4b": exogenous, "P4c": exogenous,
             "P4d": exogenous, "P4e": enclave_inert, "P5a": frozen, "P5b": platform_inert, "P5c": None,
             "P5d": forced_outbids, "P8a": no_circles, "P8b": no_circles, "P9a": no_exit, "P9b": no_exit}

@@ -38,6 +38,15 @@ def model_facts() -> dict:
                         for d in DOMAINS}}
 
 
+def entry_parameters(cal: dict) -> str:
+    """Where P1's entry parameters came from, in words."""
+    if cal["posterior"]:
+        return (f"drawn from the posterior `{cal['posterior']}` (`python -m sim calibrate`), each run taking the draw "
+                "of its seed: a posterior predictive check")
+    return ("the grid's point estimate (`sim/analysis/calibration.py`): "
+            + ", ".join(f"`mechanism.three_tier.{k}={v}`" for k, v in cal["parameters"].items()))
+
+
 def explain(pid: str, checks: dict, results: dict, facts: dict) -> str:
     """One paragraph per pattern: what was measured, the verdict and, for a failure, why."""
     ok = {cid: c["pass"] for cid, c in checks.items()}
@@ -47,15 +56,18 @@ def explain(pid: str, checks: dict, results: dict, facts: dict) -> str:
         fit = extra["council_size_by_data_year"]
         sizes = ", ".join(f"{y}: {calibration.COUNCIL_DATA[int(y)]:.0f} vs {v[0]:.1f}"
                           + ("" if int(y) in calibration.FIT_DATA else " (held out)") for y, v in fit.items())
-        covered = [y for y, e in extra["predictive_intervals_held_out"].items() if e["data_inside"]]
-        params = ", ".join(f"`{k}={v}`" for k, v in cal["parameters"].items())
+        predictive = checks["P1d"]["extra"]["predictive_intervals_held_out"]
+        covered = [y for y, e in predictive.items() if e["data_inside"]]
         text = (f"With the entry parameters fitted to the counts of {calibration.START_YEAR}-"
-                f"{max(calibration.FIT_DATA)} only ({params}; fit RMSE {extra['fit_rmse_calibration_years']:.2f} "
-                f"cities), the forecast error in the held-out years is {_c(checks, 'P1a')} cities (band "
-                f"{checks['P1a']['band_text']}: {verdict(ok['P1a'])}); data vs model mean at the dated years: "
-                f"{sizes}. The data lie inside the 95% predictive interval over seeds in "
-                f"{len(covered)} of {len(calibration.HELD_OUT)} held-out years"
-                f"{' (' + ', '.join(covered) + ')' if covered else ''}. ")
+                f"{max(calibration.FIT_DATA)} only ({entry_parameters(cal)}; fit RMSE "
+                f"{extra['fit_rmse_calibration_years']:.2f} cities), the forecast error in the held-out years is "
+                f"{_c(checks, 'P1a')} cities (band {checks['P1a']['band_text']}: {verdict(ok['P1a'])}); data vs "
+                f"model mean at the dated years: {sizes}. The data lie inside the 95% predictive interval "
+                f"{'over posterior draws x seeds' if cal['posterior'] else 'over seeds'} in {len(covered)} of "
+                f"{len(calibration.HELD_OUT)} held-out years{' (' + ', '.join(covered) + ')' if covered else ''}; "
+                "the predictive p-values are "
+                + ", ".join(f"{y}: {e['p_value']:.3f}" for y, e in predictive.items())
+                + f" (P1d, band {checks['P1d']['band_text']}: {verdict(ok['P1d'])}). ")
         text += (f"Entry order: the rank correlation of entry year with 2015 GDP per capita is {_c(checks, 'P1b')} "
                  f"({verdict(ok['P1b'])}) and with the distance to Shanghai {_c(checks, 'P1c')} "
                  f"({verdict(ok['P1c'])}), so "
@@ -185,9 +197,8 @@ def report_markdown(results: dict, command: str, figures_written: Sequence[str],
         f"- Git revision: {results['git_revision']}; time {results['seconds']} s",
         f"- Decision rule: {results['decision_rule']}.",
         f"- Null models: {results['null_rule']} (docs/ODD.md 1.1).",
-        "- P1 entry parameters (calibrated, `sim/analysis/calibration.py`): "
-        + ", ".join(f"`mechanism.three_tier.{k}={v}`" for k, v in results["calibration"]["parameters"].items())
-        + f"; council-size RMSE on these seeds {results['calibration']['rmse']:.2f} cities.",
+        f"- P1 entry parameters: {entry_parameters(results['calibration'])}; council-size RMSE on these seeds "
+        f"{results['calibration']['rmse']:.2f} cities.",
         "- Result: **" + ("all patterns pass" if results["all_pass"]
                           else "failed checks: " + ", ".join(results["failed"])) + "**; validated (their null "
         "models fail them): " + (", ".join(results["validated"]) or "none") + "; not diagnostic (their null "

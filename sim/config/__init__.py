@@ -4,4 +4,5 @@
   configs that Hydra checks while composing).
 * :mod:`sim.config.loading`: registering the schemas with Hydra, range and unknown-key checks with
   messages that name the key and where it was set, composing a config from Python, config hashes.
+* :mod:`sim.config.posterior`: ``posterior=<name>``, parameters set from a calibration's draws.
 """

@@ -19,6 +19,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.errors import ConfigCompositionException
 from omegaconf import DictConfig, OmegaConf
 
+from sim.config import posterior
 from sim.errors import ConfigError
 from sim.mechanisms import registry
 from sim.config.schema import SYNTHETIC_KEYS, Config, leaf_fields
@@ -102,7 +103,8 @@ def _not_a_parameter(key: str, known) -> str:
     return f"{key} is not a parameter of the schema{f' (did you mean {near[0]}?)' if near else ''}"
 
 
-CONFIG_GROUPS = ("region", "model", "mechanism", "experiment", "debug")   # key=value chooses a file there
+CONFIG_GROUPS = ("region", "model", "mechanism", "experiment", "debug", "posterior")   # key=value chooses a file there
+CHOSEN_GROUPS = ("region", "model", "debug", "posterior")   # in the primary config's defaults list: no '+'
 
 
 def unknown_override_keys(overrides: Sequence[str]) -> list[tuple[str, str]]:
@@ -115,6 +117,10 @@ def unknown_override_keys(overrides: Sequence[str]) -> list[tuple[str, str]]:
     problems = []
     for item in overrides:
         key = item.split("=", 1)[0]
+        if item.startswith("+") and key.lstrip("+") in CHOSEN_GROUPS:
+            problems.append((key[1:], f"{item} adds a second {key[1:]}, but the primary config already chooses one: "
+                                  f"write {item[1:]} (without '+') to replace it"))
+            continue
         if ("=" not in item or item.startswith(("+", "~", "-", "hydra")) or "/" in key or key in CONFIG_GROUPS
                 or key in known or any(k.startswith(key + ".") for k in known)):
             continue
@@ -178,8 +184,10 @@ def region_problems(cfg: DictConfig) -> list[tuple[str, str]]:
 
 
 def validate(cfg: DictConfig, overrides: Sequence[str] = (), choices: dict[str, str] | None = None) -> None:
-    """Raise :class:`ConfigError` naming every out-of-range value and where it was set."""
-    problems = selection_problems(cfg, overrides) or region_problems(cfg) or range_problems(cfg)
+    """Complete the config with its posterior draw, if one is selected (:func:`sim.config.posterior.attach`),
+    then raise :class:`ConfigError` naming every out-of-range value and where it was set."""
+    problems = (selection_problems(cfg, overrides) or posterior.attach(cfg, overrides) or region_problems(cfg)
+                or range_problems(cfg))
     if not problems and int(cfg.seed) + int(cfg.replicates) - 1 > SEED_MAX:
         problems = [("seed", f"seed + replicates - 1 = {int(cfg.seed) + int(cfg.replicates) - 1} exceeds the largest "
                              f"seed, {SEED_MAX}; start lower")]

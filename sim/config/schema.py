@@ -12,14 +12,14 @@ import json
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Optional
 
-from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf import II, MISSING, DictConfig, OmegaConf
 
 INF = float("inf")
 
 
-def param(lo: float = -INF, hi: float = INF, doc: str = "", choices: tuple = ()) -> Any:
-    """A schema field with no default (the YAML gives it) and its allowed range."""
-    return field(default=MISSING, metadata={"lo": lo, "hi": hi, "doc": doc, "choices": choices})
+def param(lo: float = -INF, hi: float = INF, doc: str = "", choices: tuple = (), default: Any = MISSING) -> Any:
+    """A schema field and its allowed range; no default unless given (the YAML gives it)."""
+    return field(default=default, metadata={"lo": lo, "hi": hi, "doc": doc, "choices": choices})
 
 
 def optional(lo: float = -INF, hi: float = INF, doc: str = "") -> Any:
@@ -193,6 +193,20 @@ class OutputConfig:
 
 
 @dataclass
+class PosteriorConfig:
+    """Parameter sets drawn from a calibration's posterior (``posterior=<name>``; sim/config/posterior.py)."""
+
+    name: str = param(doc="'none', or the posterior whose draws set parameters: an embedded one "
+                          "(sim/runs/configs/posterior/) or 'csv' with posterior.path", default="none")
+    path: str = param(doc="CSV of equally weighted draws, one column per dotted config key "
+                          "(pkg://... for a packaged file; a relative path is taken from the working folder)",
+                      default="")
+    draw: int = param(0, 2**32 - 1, "which draw sets the parameters, taken modulo the number of draws; by "
+                                    "default the seed, so that a sweep over seeds samples the posterior",
+                      default=II("seed"))
+
+
+@dataclass
 class Config:
     seed: int = param(0, 2**32 - 1, "seed of the model's random generator")
     start_year: int = param(1900, 2200, "first simulated year")
@@ -203,6 +217,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     mechanism: dict[str, Any] = field(default_factory=dict)
     output: OutputConfig = field(default_factory=OutputConfig)
+    posterior: PosteriorConfig = field(default_factory=PosteriorConfig)
 
 
 def leaf_fields(schema: type, prefix: str = ""):
@@ -230,9 +245,10 @@ def as_dataclass(node: Any, schema: type) -> Any:
     """
     if not isinstance(node, DictConfig):
         return node
-    content = json.dumps(OmegaConf.to_container(node, resolve=True), sort_keys=True, default=str)
+    data = OmegaConf.to_container(node, resolve=True)   # interpolations (e.g. a posterior draw) need the root
+    content = json.dumps(data, sort_keys=True, default=str)
     cached = _converted.get(schema)
     if cached is None or cached[0] != content:
-        cached = (content, OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), node)))
+        cached = (content, OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), data)))
         _converted[schema] = cached
     return cached[1]
