@@ -41,6 +41,7 @@ def test_a_calibration_writes_its_posterior_and_diagnostics(runs):
     tolerances = [g["epsilon"] for g in result["per_generation"]]
     assert len(tolerances) == posterior.QUICK["generations"] and tolerances == sorted(tolerances, reverse=True)
     assert result["data"] == {str(y): v for y, v in calibration.FIT_DATA.items()}   # only the calibration split
+    assert result["versions"]["pyabc"] and result["versions"]["numpy"]   # bit-reproducible only with the same versions
     assert sum(g["simulations"] for g in result["per_generation"]) <= result["simulations"]
     for name in ("posterior.md", "posterior_overrides.yaml", "abc.db", "figures/posterior.png", "figures/posterior.pdf"):
         assert (runs / "a" / name).is_file(), name

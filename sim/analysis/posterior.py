@@ -24,7 +24,9 @@ by pyABC (Schaelte et al. 2022).
   local processes).
 * Reproducibility: with ``--jobs 1`` (pyABC's single-core sampler, the one its documentation
   names for deterministic sampling) the same ``--seed`` gives the same posterior, bit for bit
-  (tested). With more processes pyABC schedules dynamically: which proposals are accepted first
+  (tested), with the same package versions (recorded in ``posterior.json``): the transition
+  kernel's floating-point results differ across NumPy/SciPy/pandas releases and the chain then
+  diverges from the second generation on. With more processes pyABC schedules dynamically: which proposals are accepted first
   depends on the workers' timing, so the posterior is reproducible in distribution only.
 
 Outputs in ``--out``: ``posterior.csv`` (last generation's particles and weights),
@@ -249,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    from sim.provenance import git_revision
+    from sim.provenance import git_revision, package_version, package_versions
 
     command = " ".join(["python -m sim calibrate", *(sys.argv[1:] if argv is None else argv)])
     out.mkdir(parents=True, exist_ok=True)
@@ -261,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
                    "data": {str(y): v for y, v in calibration.FIT_DATA.items()},
                    "held_out": {str(y): v for y, v in calibration.HELD_OUT.items()},
                    "distance": "RMSE of the yearly council size 1992-2010 against the data step path",
-                   "git_revision": git_revision()})
+                   "git_revision": git_revision(),
+                   "versions": {**package_versions(), "pyabc": package_version("pyabc")}})
     frame.to_csv(out / "posterior.csv", index=False)
     write_draws(equal_weight_draws(frame, args.seed), out, command, result["git_revision"])
     medians = {f"mechanism.three_tier.{k}": round(p["median"], 4) for k, p in result["parameters"].items()}
