@@ -19,7 +19,7 @@ by pyABC (Schaelte et al. 2022).
   objective (:func:`sim.analysis.calibration.path_rmse`); pyABC lowers its tolerance each
   generation by the median of the last one's distances.
 * Budget: ``--population`` particles a generation, at most ``--generations`` generations and
-  ``--budget`` simulations. The defaults (200, 6, 6,000) ran 1,959 simulations in 282 s on one core; on a
+  ``--budget`` simulations. The defaults (200, 6, 6,000) ran 2,486 simulations in 158 s on one core; on a
   cluster pyABC's Redis or Dask samplers spread the same run over nodes (``--jobs`` sets the
   local processes).
 * Reproducibility: with ``--jobs 1`` (pyABC's single-core sampler, the one its documentation
