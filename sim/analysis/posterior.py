@@ -25,8 +25,8 @@ by pyABC (Schaelte et al. 2022).
 * Reproducibility: with ``--jobs 1`` (pyABC's single-core sampler, the one its documentation
   names for deterministic sampling) the same ``--seed`` gives the same posterior, bit for bit
   (tested), with the same package versions (recorded in ``posterior.json``): the transition
-  kernel's floating-point results differ across NumPy/SciPy/pandas releases and the chain then
-  diverges from the second generation on. With more processes pyABC schedules dynamically: which proposals are accepted first
+  kernel's last bits differ across NumPy/SciPy/pandas releases and the chain then diverges from
+  the second generation on (docs/ODD.md 1.1). With more processes pyABC schedules dynamically: which proposals are accepted first
   depends on the workers' timing, so the posterior is reproducible in distribution only.
 
 Outputs in ``--out``: ``posterior.csv`` (last generation's particles and weights),
