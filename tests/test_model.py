@@ -57,7 +57,7 @@ def test_agreements_never_fewer_than_delivered_projects():
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.integers(0, 2**31), st.sampled_from(["fermi", "bush_mosteller"]), st.booleans())
+@given(st.integers(0, 2**31), st.sampled_from(["fermi", "bush_mosteller", "logit"]), st.booleans())
 def test_public_goods_accounting_is_conserved(seed, rule, circles):
     """Every unit of benefit created is received by some city, now or after its lag."""
     cfg = load_config([*FAST, f"seed={seed}", "years=6", "region=synthetic", "region.n_cities=40",
@@ -124,7 +124,7 @@ def test_parameters_are_shared_by_equal_configs_and_never_stale():
 
 def test_without_revision_traits_only_follow_nothing():
     """With revision_rate = 0 no city ever changes its traits, whatever its payoff."""
-    for rule in ("fermi", "bush_mosteller"):
+    for rule in ("fermi", "bush_mosteller", "logit"):
         result = run("years=5", "model.learning.revision_rate=0", f"model.learning.rule={rule}")
         first = result.cities[result.cities["year"] == 2015].filter(like="sign_").to_numpy()
         last = result.cities[result.cities["year"] == 2019].filter(like="sign_").to_numpy()
@@ -133,8 +133,9 @@ def test_without_revision_traits_only_follow_nothing():
 
 def test_learning_rules_differ():
     a = run("years=6", "model.learning.rule=fermi").cities
-    b = run("years=6", "model.learning.rule=bush_mosteller").cities
-    assert not np.allclose(a["sign_industry"], b["sign_industry"])
+    for other in ("bush_mosteller", "logit"):
+        b = run("years=6", f"model.learning.rule={other}").cities
+        assert not np.allclose(a["sign_industry"], b["sign_industry"]), other
 
 
 def test_no_attention_and_no_detection_kills_signing_credit():

@@ -174,3 +174,64 @@ def test_equal_per_capita_means_no_inequality():
 def test_gini_of_one_rich_city():
     # Two equal populations, all income in one: Gini = 0.5 for the population-weighted definition.
     assert gini(np.array([0.0, 1.0]), np.array([1.0, 1.0])) == pytest.approx(0.5)
+
+
+# ---------------------------------------------------------------- logit choice among the neighbourhood
+def _logit_state(payoff, partners, traits):
+    from sim.model.learning import LearningState
+
+    n, areas = payoff.shape
+    return LearningState(traits=traits, upper=np.ones(traits.shape[1]), payoff=payoff,
+                         trait_area=np.arange(traits.shape[1]) % areas, partners=partners,
+                         partner_weight=np.ones(partners.shape), took=np.zeros(traits.shape, bool),
+                         observed=np.zeros(traits.shape, bool))
+
+
+class _Learning:
+    revision_rate, noise, mutation_rate, mutation_sd = 1.0, 1e-6, 0.0, 0.1
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(3, 12), st.integers(1, 4), st.integers(0, 2**31))
+def test_logit_choice_with_little_noise_copies_the_best_of_the_neighbourhood(n, k, seed):
+    from sim.model.learning import logit_choice
+
+    rng = np.random.default_rng(seed)
+    k = min(k, n - 1)
+    payoff = rng.permutation(n * 2).reshape(n, 2).astype(float)      # distinct payoffs per area
+    partners = np.array([rng.choice(np.delete(np.arange(n), i), k, replace=False) for i in range(n)])
+    traits = rng.random((n, 4))
+    new = logit_choice(np.random.default_rng(seed), _logit_state(payoff, partners, traits), _Learning)
+    candidates = np.column_stack([np.arange(n), partners])
+    for t in range(4):
+        area = t % 2
+        best = candidates[np.arange(n), payoff[candidates, area].argmax(axis=1)]
+        assert np.array_equal(new[:, t], traits[best, t])
+
+
+def test_logit_choice_with_much_noise_picks_every_candidate_alike():
+    from sim.model.learning import logit_choice
+
+    n, k = 4000, 3
+    partners = (np.arange(n)[:, None] + np.arange(1, k + 1)[None, :]) % n
+    traits = np.arange(n, dtype=float)[:, None].repeat(2, axis=1) / n     # a trait names its city
+    payoff = np.random.default_rng(1).random((n, 2))
+
+    class Noisy(_Learning):
+        noise = 1e6
+
+    new = logit_choice(np.random.default_rng(2), _logit_state(payoff, partners, traits), Noisy)
+    offset = (np.rint(new[:, 0] * n).astype(int) - np.arange(n)) % n
+    shares = np.bincount(offset, minlength=k + 1) / n
+    assert shares == pytest.approx([1 / (k + 1)] * (k + 1), abs=0.03)
+
+
+def test_logit_choice_without_revision_keeps_every_trait():
+    from sim.model.learning import logit_choice
+
+    class Still(_Learning):
+        revision_rate = 0.0
+
+    traits = np.random.default_rng(0).random((6, 4))
+    state = _logit_state(np.random.default_rng(1).random((6, 2)), np.roll(np.arange(6), 1)[:, None], traits)
+    assert np.array_equal(logit_choice(np.random.default_rng(3), state, Still), traits)

@@ -137,9 +137,9 @@ class TraitsConfig:
 
 @dataclass
 class LearningConfig:
-    rule: str = param(doc="learning rule", choices=("fermi", "bush_mosteller"))
+    rule: str = param(doc="learning rule", choices=("fermi", "bush_mosteller", "logit"))
     revision_rate: float = param(0, 1, "probability that a city revises its traits in a year")
-    noise: float = param(1e-9, 100, "K: Fermi noise on payoff differences (normalised payoff units)")
+    noise: float = param(1e-9, 100, "K: noise of the Fermi and logit rules on payoffs (normalised payoff units)")
     mutation_rate: float = param(0, 1, "probability that a trait mutates after a revision")
     mutation_sd: float = param(0, 1, "sd of a mutation")
     aspiration: float = param(-10, 10, "Bush-Mosteller aspiration level (normalised payoff)")

@@ -85,7 +85,29 @@ def bush_mosteller(rng, state: LearningState, cfg) -> np.ndarray:
     return _mutate(rng, traits, revising, state.upper, cfg.mutation_rate, cfg.mutation_sd)
 
 
+def logit_choice(rng, state: LearningState, cfg) -> np.ndarray:
+    """Log-linear (logit) choice among the strategies a city sees (Blume 1993; the quantal response of
+    McKelvey & Palfrey 1995), area by area: a revising city adopts area a's traits of one of its
+    candidates, itself and its k partners, with probability exp(P_ca / K) / sum_c' exp(P_c'a / K).
+
+    Unlike Fermi imitation it compares all its partners at once, not one drawn partner, so with a
+    small K it imitates the best of its neighbourhood; each partner is seen equally, whatever its
+    gravity weight [our assumption]."""
+    n, areas = state.payoff.shape
+    revising = rng.random(n) < cfg.revision_rate
+    candidates = np.column_stack([np.arange(n), state.partners])            # n x (k + 1)
+    z = state.payoff[candidates] / cfg.noise                                # n x (k + 1) x areas
+    cum = np.cumsum(np.exp(z - z.max(axis=1, keepdims=True)), axis=1)
+    u = rng.random((n, areas)) * cum[:, -1, :]
+    pick = np.minimum((cum < u[:, None, :]).sum(axis=1), candidates.shape[1] - 1)   # n x areas
+    source = candidates[np.arange(n)[:, None], pick][:, state.trait_area]   # n x traits: whose trait
+    adopted = state.traits[source, np.arange(state.traits.shape[1])[None, :]]
+    traits = np.where(revising[:, None], adopted, state.traits)
+    return _mutate(rng, traits, revising, state.upper, cfg.mutation_rate, cfg.mutation_sd)
+
+
 RULES: dict[str, Callable[..., np.ndarray]] = {
     "fermi": fermi_imitation,
     "bush_mosteller": bush_mosteller,
+    "logit": logit_choice,
 }
