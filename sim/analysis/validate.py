@@ -53,9 +53,10 @@ import numpy as np
 from sim.analysis import calibration
 from sim.analysis.design_runs import RunRecord, run_designs
 from sim.analysis.formatting import quantity
+from sim.analysis.robustness import DEFAULT_SEEDS as ROBUST_SEEDS, VARIANTS, robustness, write as write_robustness
 from sim.analysis.stats import CONFIDENCE
 from sim.analysis.validation_checks import CHECKS, PATTERNS, QUICK_YEARS, p1_design, run_designs_spec
-from sim.analysis.validation_nulls import evaluate_nulls, null_designs, null_facts, nulls
+from sim.analysis.validation_nulls import evaluate_nulls, null_designs, null_facts, nulls, with_changes
 from sim.analysis.validation_report import check_interval, model_facts, report_markdown
 from sim.analysis.validation_figures import figures
 from sim.files import write_json, write_text
@@ -65,10 +66,13 @@ DEFAULT_POSTERIOR = "yrd_council"
 
 
 def validate(n_seeds: int, quick: bool = False, jobs: int = 1, posterior: str | None = DEFAULT_POSTERIOR,
-             progress: Callable[[str], None] = print) -> tuple[dict, dict[str, list[RunRecord]]]:
+             variant: tuple[str, ...] = (), progress: Callable[[str], None] = print
+             ) -> tuple[dict, dict[str, list[RunRecord]]]:
     """Run every design for seeds 0..n_seeds-1 and evaluate every check; returns (results, runs).
-    ``posterior``: where P1's entry parameters come from (:func:`~sim.analysis.validation_checks.p1_design`)."""
-    designs = run_designs_spec(quick, p1_design(posterior))
+    ``posterior``: where P1's entry parameters come from (:func:`~sim.analysis.validation_checks.p1_design`);
+    ``variant``: overrides applied to every design, nulls included (a robustness variant)."""
+    designs = {name: with_changes(design, variant)
+               for name, design in run_designs_spec(quick, p1_design(posterior)).items()}
     null_of = nulls(null_facts())
     all_designs = {**designs, **null_designs(designs, null_of)}
     started = time.time()
@@ -87,7 +91,7 @@ def validate(n_seeds: int, quick: bool = False, jobs: int = 1, posterior: str | 
     first = runs["baseline_my"][0].summary
     p1_paths = calibration.council_paths(runs["p1_council_yrd"])
     results = {
-        "quick": quick, "n_seeds": n_seeds, "seeds": [0, n_seeds - 1], "confidence": CONFIDENCE,
+        "quick": quick, "n_seeds": n_seeds, "variant": list(variant), "seeds": [0, n_seeds - 1], "confidence": CONFIDENCE,
         "decision_rule": "a check passes if its whole 95% interval lies inside the band; a pattern passes if all "
                          "its checks pass",
         "null_rule": "a passing check is not diagnostic if its null model passes it too (the null's whole 95% "
@@ -148,6 +152,12 @@ def _parser() -> argparse.ArgumentParser:
                         help="P1's entry parameters: an embedded posterior (default yrd_council), a "
                              "posterior_draws.csv of python -m sim calibrate (each run takes the draw of its seed: "
                              "a posterior predictive check), or 'none' for the grid's point estimate")
+    parser.add_argument("--robustness", action="store_true",
+                        help="run the validation under each learning-rule and network variant (robustness.md: "
+                             f"each check's status per variant; default {ROBUST_SEEDS} seeds, exit 0 when complete)")
+    parser.add_argument("--variants", default=",".join(v for v in VARIANTS if v != "defaults"),
+                        help=f"with --robustness, the variants besides the defaults, comma-separated: "
+                             f"{', '.join(v for v in VARIANTS if v != 'defaults')} (default all)")
     return parser
 
 
@@ -172,28 +182,39 @@ def posterior_problem(posterior: str) -> str | None:
     return None
 
 
+def argument_problem(args, n_seeds: int, out: Path, variants: list[str]) -> str | None:
+    """Why the arguments cannot run, or None."""
+    unknown = [v for v in variants if v not in VARIANTS]
+    posterior = None if args.posterior == "none" else args.posterior
+    return (f"--seeds {n_seeds}: give at least 2 seeds (the intervals need two)" if n_seeds < 2
+            else f"--jobs {args.jobs}: give a number of processes >= 1, or -1 for all cores"
+            if args.jobs == 0 or args.jobs < -1
+            else f"--out {out}: it is a file; give a folder" if out.exists() and not out.is_dir()
+            else f"--variants: {', '.join(unknown)} is not a variant; choose among {', '.join(VARIANTS)}" if unknown
+            else posterior_problem(posterior) if posterior else None)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
-    n_seeds = args.seeds if args.seeds is not None else (QUICK_SEEDS if args.quick else FULL_SEEDS)
-    if n_seeds < 2:
-        print(f"error: --seeds {n_seeds}: give at least 2 seeds (the intervals need two); nothing was run.",
-              file=sys.stderr)
-        return 2
-    if args.jobs == 0 or args.jobs < -1:
-        print(f"error: --jobs {args.jobs}: give a number of processes >= 1, or -1 for all cores; nothing was run.",
-              file=sys.stderr)
-        return 2
+    default_seeds = QUICK_SEEDS if args.quick else ROBUST_SEEDS if args.robustness else FULL_SEEDS
+    n_seeds = args.seeds if args.seeds is not None else default_seeds
     command = " ".join(["python -m sim validate", *(sys.argv[1:] if argv is None else argv)])
-    out = args.out or Path("results/validation") / time.strftime("%Y-%m-%d_%H-%M-%S")
-    if out.exists() and not out.is_dir():
-        print(f"error: --out {out}: it is a file; give a folder. Nothing was run.", file=sys.stderr)
-        return 2
-    posterior = None if args.posterior == "none" else args.posterior
-    if posterior and (problem := posterior_problem(posterior)):
+    out = args.out or Path("results/robustness" if args.robustness else "results/validation") / time.strftime(
+        "%Y-%m-%d_%H-%M-%S")
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()] if args.robustness else []
+    if problem := argument_problem(args, n_seeds, out, variants):
         print(f"error: {problem.rstrip('.')}. Nothing was run.", file=sys.stderr)
         return 2
+    posterior = None if args.posterior == "none" else args.posterior
     if posterior and posterior.endswith(".csv"):
         posterior = str(Path(posterior).resolve())   # the runs compose their configs in worker processes
+    if args.robustness:
+        ensemble = robustness(validate, variants, n_seeds, args.quick, args.jobs, posterior)
+        write_robustness(ensemble, out, command)
+        print(f"Robust (the same status under every variant): {', '.join(ensemble['robust']) or 'none'}")
+        print(f"Status changes with the variant: {', '.join(ensemble['changed']) or 'none'}")
+        print(f"Results: {out.resolve()}")
+        return 0
     results, runs = validate(n_seeds, quick=args.quick, jobs=args.jobs, posterior=posterior)
     results["command"] = command
     written = figures(results, runs, out, command)
