@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
@@ -50,3 +51,51 @@ def test_bad_arguments_exit_2_and_write_nothing(tmp_path, capsys, args, needle):
     out = tmp_path / "out"
     assert validate.main(["--quick", "--robustness", *args, "--out", str(out)]) == 2
     assert needle in capsys.readouterr().err and not out.exists()
+
+
+def test_the_designs_are_ranked_under_every_variant(ensemble):
+    out, _ = ensemble
+    result = json.loads((out / "robustness.json").read_text())
+    for variant in ("defaults", "logit"):
+        for key in robustness.OUTCOMES:
+            assert set(result["effects"][variant][key]) == set(robustness.DESIGNS)
+            assert result["ranking"][key]["best"][variant] in {robustness.BASELINE, *robustness.DESIGNS}
+    report = (out / "robustness.md").read_text()
+    assert report.count("### ") == len(robustness.OUTCOMES) and "survive" in report
+
+
+def _record(seed, **summary):
+    return SimpleNamespace(seed=seed, summary=summary)
+
+
+def test_design_effects_are_paired_by_seed():
+    base = [_record(s, **{k: float(s) for k in robustness.OUTCOMES}) for s in range(4)]
+    runs = {robustness.BASELINE: base}
+    for i, design in enumerate(robustness.DESIGNS):
+        runs[design] = [_record(s, **{k: float(s) + i + (0.1 if s % 2 else -0.1) for k in robustness.OUTCOMES})
+                        for s in reversed(range(4))]   # order does not matter, the seed pairs them
+    effects = robustness.design_effects(runs)
+    for i, design in enumerate(robustness.DESIGNS):
+        e = effects["cooperation_index"][design]
+        assert e["effect"] == pytest.approx(i) and e["n_seeds"] == 4 and e["interval"][0] < i < e["interval"][1]
+
+
+def _effects(values):
+    """variant -> outcome -> design -> effect with a narrow interval around it."""
+    return {v: {k: {d: {"effect": x, "interval": [x - 0.01, x + 0.01], "n_seeds": 10}
+                    for d, x in zip(robustness.DESIGNS, row)} for k in robustness.OUTCOMES}
+            for v, row in values.items()}
+
+
+def test_a_recommendation_survives_only_if_the_same_design_wins_clearly_everywhere():
+    designs = list(robustness.DESIGNS)
+    same = robustness.ranking(_effects({"a": (0.3, 0.1, 0.2), "b": (0.5, 0.0, 0.1)}))
+    assert same["cooperation_index"]["best"] == {"a": designs[0], "b": designs[0]}
+    assert same["cooperation_index"]["survives"]
+    assert same["theil_final"]["best"]["a"] == robustness.BASELINE   # lower is better: nothing beats 0
+    assert not same["theil_final"]["survives"]
+    flipped = robustness.ranking(_effects({"a": (0.3, 0.1, 0.2), "b": (0.1, 0.4, 0.1)}))
+    assert not flipped["cooperation_index"]["survives"]
+    unclear = _effects({"a": (0.3, 0.1, 0.2), "b": (0.5, 0.0, 0.1)})
+    unclear["b"]["cooperation_index"][designs[0]]["interval"] = [-0.1, 1.1]
+    assert not robustness.ranking(unclear)["cooperation_index"]["survives"]
