@@ -8,9 +8,11 @@
 - :mod:`~sim.analysis.validate`: ``python -m sim validate``, the patterns of docs/ODD.md section 1 over
   many seeds, each check also under its null model (:mod:`~sim.analysis.validation_checks`,
   :mod:`~sim.analysis.validation_nulls`, :mod:`~sim.analysis.validation_measures`,
-  :mod:`~sim.analysis.validation_report`, :mod:`~sim.analysis.validation_figures`).
+  :mod:`~sim.analysis.validation_report`, :mod:`~sim.analysis.validation_figures`); ``--robustness``
+  runs it under learning-rule and network variants and ranks the designs (:mod:`~sim.analysis.robustness`).
 - :mod:`~sim.analysis.calibration`: ``python -m sim.analysis.calibration``, the three-tier entry
-  thresholds fitted to the YRD council's growth (pattern P1).
+  thresholds fitted to the YRD council's growth (pattern P1); :mod:`~sim.analysis.posterior`:
+  ``python -m sim calibrate``, their ABC-SMC posterior, whose draws ``posterior=<name>`` runs take.
 - Shared: :mod:`~sim.analysis.sweep_folder` (reading a sweep folder), :mod:`~sim.analysis.design_runs`
   (running designs over seeds), :mod:`~sim.analysis.stats` (intervals) and
   :mod:`~sim.analysis.formatting` (numbers as text).
