@@ -49,8 +49,10 @@ def nulls(facts: dict) -> dict[str, Null | None]:
                      "mechanism.three_tier.contiguity=false")})
     no_pulse = Null("no plan", "no attention pulse (no plan year), so nothing makes cooperation peak after 2015",
                     {"baseline_my": ("model.attention.plan_years=[]",)})
-    council_inert = Null("council inert", "the council never forms (no founders), so three-tier operation does "
-                         "nothing", {"three_tier_my": ("mechanism.three_tier.founders=none",)})
+    silent_forums = Null("silent forums", "the council forms, monitors, fines and co-funds, but its forums neither "
+                         "raise attention nor sign projects: what keeps cooperation near its peak, if anything, is "
+                         "enforcement", {"three_tier_my": ("mechanism.three_tier.attention_boost=0",
+                                                           "mechanism.three_tier.forum_projects=false")})
     same_domains = Null("identical domains", "all five domains take infrastructure's parameters (synergy, cost, "
                         "kept share, rivalry, threshold, lag, grant, negotiation), so nothing sets 'three more' "
                         "apart from 'three less'", {"baseline_my": facts["identical_domains"]})
@@ -78,7 +80,7 @@ def nulls(facts: dict) -> dict[str, Null | None]:
                    "participation constraint cannot end a park",
                    {d: ("mechanism.enclave.renege_rate=0", "mechanism.enclave.patience=100")
                     for d in ("enclave_proportional_my", "enclave_in_situ_my")})
-    return {"P1a": no_plans, "P1b": blind, "P1c": blind, "P1d": no_plans, "P2a": no_pulse, "P2b": no_pulse, "P2c": council_inert,
+    return {"P1a": no_plans, "P1b": blind, "P1c": blind, "P1d": no_plans, "P2a": no_pulse, "P2b": no_pulse, "P2c": silent_forums,
             "P3a": same_domains, "P3b": same_domains, "P4a": exogenous, "P4b": exogenous, "P4c": exogenous,
             "P4d": exogenous, "P4e": enclave_inert, "P5a": frozen, "P5b": platform_inert, "P5c": None,
             "P5d": forced_outbids, "P8a": no_circles, "P8b": no_circles, "P9a": no_exit, "P9b": no_exit}

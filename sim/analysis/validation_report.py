@@ -117,7 +117,9 @@ def explain(pid: str, checks: dict, results: dict, facts: dict) -> str:
         text += (f"The gap does persist: final over initial ratio {_c(checks, 'P4c')} and {_c(checks, 'P4d')} "
                  f"({verdict(ok['P4c'])}, {verdict(ok['P4d'])}). "
                  f"Enclaves under the proportional rule, fixed by a council, change the final Theil index by "
-                 f"{_c(checks, 'P4e')} against the baseline ({verdict(ok['P4e'])}). The council alone changes it by "
+                 f"{_c(checks, 'P4e')} against the council alone ({verdict(ok['P4e'])}); against the baseline, the "
+                 f"council with enclaves changes it by "
+                 f"{quantity(checks['P4e']['extra']['council_enclave_minus_baseline'][0])} and the council alone by "
                  f"{quantity(checks['P4e']['extra']['council_only_minus_baseline'][0])}. ")
         if not ok["P4e"]:
             text += (f"The effect is not clearly below zero. Parks are small (capital {facts['park_scale']:.0%} of the "
