@@ -267,6 +267,10 @@ def _dispatch(args: list[str]) -> int:
             if typos:
                 raise config_error(typos, args[1:], {}, command="run", example="key=value",
                                    listing="docs/ODD.md lists every parameter with its range")
+            if any(a in ("--cfg", "-c") for a in args) and any(a.startswith("posterior=") for a in args):
+                print("note: --cfg prints the configuration before the posterior draw is applied; each run's "
+                      "config.json records the drawn values (posterior.draw, by default the seed, picks the draw).",
+                      file=sys.stderr)
             if any(a.startswith(("hydra/launcher=slurm", "hydra/launcher=submitit")) for a in args):
                 require("hydra_plugins.hydra_submitit_launcher", "slurm", "A sweep on SLURM (hydra/launcher=slurm)")
         rest = _with_default_sweeper(args[1:]) if name == "run" else args[1:]

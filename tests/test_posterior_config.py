@@ -156,3 +156,14 @@ def test_predictive_p_value_of_a_known_sample():
     assert predictive_p_value(np.arange(100), 2) == pytest.approx(0.06)     # 3 of 100 at or below, twice
     assert predictive_p_value(np.arange(100), 97) == pytest.approx(0.06)
     assert np.isnan(predictive_p_value([np.nan], 1.0))
+
+
+def test_cfg_job_says_the_draw_comes_later(tmp_path):
+    """Hydra prints --cfg before any task code runs, so it cannot show the draw; the command says where it is."""
+    done = subprocess.run([sys.executable, "-m", "sim", "run", COUNCIL, "posterior=yrd_council", "--cfg", "job"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0 and "posterior:" in done.stdout
+    assert "before the posterior draw is applied" in done.stderr and "config.json" in done.stderr
+    plain = subprocess.run([sys.executable, "-m", "sim", "run", COUNCIL, "--cfg", "job"], capture_output=True, text=True,
+                           cwd=tmp_path)
+    assert "posterior draw" not in plain.stderr
