@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sim.analysis.formatting import quantity
+from sim.analysis.stats import mean_interval
 from sim.files import write_json, write_text
 
 #: name -> overrides of every design; the defaults first (k = 5, gamma = 2, no circle groups, Fermi).
@@ -78,8 +79,6 @@ def robustness(validate: Callable[..., tuple[dict, dict]], names: Sequence[str],
 
 def design_effects(runs: dict) -> dict[str, dict[str, dict]]:
     """Outcome -> design -> the effect against the baseline (paired by seed): mean, 95% interval, seeds."""
-    from sim.analysis.stats import mean_interval
-
     base = {r.seed: r.summary for r in runs[BASELINE]}
     out = {}
     for key in OUTCOMES:

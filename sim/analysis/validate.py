@@ -170,7 +170,7 @@ def posterior_problem(posterior: str) -> str | None:
 
     if posterior.endswith(".csv"):
         try:
-            read_draws(str(Path(posterior).resolve()))
+            read_draws(posterior)
         except ConfigError as err:
             return str(err)
         return None
@@ -206,8 +206,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {problem.rstrip('.')}. Nothing was run.", file=sys.stderr)
         return 2
     posterior = None if args.posterior == "none" else args.posterior
-    if posterior and posterior.endswith(".csv"):
-        posterior = str(Path(posterior).resolve())   # the runs compose their configs in worker processes
     if args.robustness:
         ensemble = robustness(validate, variants, n_seeds, args.quick, args.jobs, posterior)
         write_robustness(ensemble, out, command)

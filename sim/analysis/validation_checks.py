@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -122,8 +123,8 @@ def p1_design(posterior: str | None) -> tuple[str, ...]:
     each run takes the draw of its seed) or, with None, the grid's point estimate."""
     if posterior is None:
         return calibration.p1_overrides(calibration.CALIBRATED)
-    chosen = (("posterior=csv", f"posterior.path={posterior}") if posterior.endswith(".csv")
-              else (f"posterior={posterior}",))
+    chosen = (("posterior=csv", f"posterior.path={Path(posterior).resolve()}") if posterior.endswith(".csv")
+              else (f"posterior={posterior}",))   # absolute: the runs compose their configs in worker processes
     return calibration.p1_overrides() + chosen
 
 
