@@ -273,6 +273,8 @@ def _dispatch(args: list[str]) -> int:
                       file=sys.stderr)
             if any(a.startswith(("hydra/launcher=slurm", "hydra/launcher=submitit")) for a in args):
                 require("hydra_plugins.hydra_submitit_launcher", "slurm", "A sweep on SLURM (hydra/launcher=slurm)")
+        if name == "run":
+            interrupts.defer()   # until the preflight callback: Hydra is composing the config
         rest = _with_default_sweeper(args[1:]) if name == "run" else args[1:]
         sys.argv = [f"{sys.argv[0]} {name}", *rest]
         return COMMANDS[name][0]() or 0

@@ -12,6 +12,7 @@ import signal
 import sys
 
 received: int | None = None
+deferred = False   # while Hydra composes a config: remember the signal, raise it when composition is over
 
 
 class Interrupted(KeyboardInterrupt):
@@ -25,7 +26,24 @@ class Interrupted(KeyboardInterrupt):
 def _handler(signum, frame) -> None:
     global received
     received = signum
-    raise Interrupted(signum)
+    if not deferred:
+        raise Interrupted(signum)
+
+
+def defer() -> None:
+    """Only remember signals from now on: raised inside OmegaConf's flag handling (Hydra composing a
+    config), a KeyboardInterrupt leaves a node half-set and surfaces as an AttributeError with
+    Hydra's traceback. :func:`resume` (the preflight callbacks, after composition) or :func:`check`
+    (the command's end) raises it instead."""
+    global deferred
+    deferred = True
+
+
+def resume() -> None:
+    """Raise signals again as they come, and one that came while deferred now."""
+    global deferred
+    deferred = False
+    check()
 
 
 def _unraisable(hook):

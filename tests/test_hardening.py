@@ -318,3 +318,23 @@ def test_a_failing_preflight_check_stops_the_run(fault, code, needle, capsys):
     with pytest.raises(SystemExit) as stop:
         checked(check, None)
     assert stop.value.code == code and needle in capsys.readouterr().err
+
+
+def test_a_signal_while_deferred_is_raised_on_resume():
+    """While Hydra composes, a signal is only remembered (raised inside OmegaConf it would surface as
+    an AttributeError with a traceback); resume() raises it."""
+    from sim import interrupts
+
+    previous = signal.getsignal(signal.SIGINT)
+    interrupts.install()
+    try:
+        interrupts.defer()
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)                        # the handler ran and did not raise
+        assert interrupts.received == signal.SIGINT
+        with pytest.raises(interrupts.Interrupted):
+            interrupts.resume()
+        assert not interrupts.deferred
+    finally:
+        interrupts.received, interrupts.deferred = None, False
+        signal.signal(signal.SIGINT, previous)

@@ -19,6 +19,7 @@ from pathlib import Path
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from sim import interrupts
 from sim.config.loading import validate
 from sim.errors import UserError
 from sim.runs.failures import foreign_entries
@@ -143,6 +144,7 @@ class Preflight(Callback):
     sweeps have :class:`sim.sweeps.preflight.SweepPreflight`."""
 
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
+        interrupts.resume()   # the config is composed (sim.cli deferred signals meanwhile)
         note = checked(check_run, config)
         if note:
             print(note)

@@ -15,6 +15,7 @@ from pathlib import Path
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from sim import interrupts
 from sim.errors import UserError
 from sim.runs.layout import completed_runs
 from sim.runs.preflight import checked, hold_folder, writable_folder
@@ -49,4 +50,5 @@ class SweepPreflight(Callback):
     """Installed by the primary config of ``python -m sim run`` (``hydra.callbacks``), before progress."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        interrupts.resume()   # the config is composed (sim.cli deferred signals meanwhile)
         checked(check_sweep, config)
